@@ -1,0 +1,44 @@
+"""anomaly-metrics: exact and fast evaluation metrics for visual anomaly detection.
+
+Stateless functions over NumPy arrays; hot loops are Numba kernels compiled on first use and
+cached on disk. Positive means ``score >= threshold``; undefined metrics are ``nan`` with an
+:class:`UndefinedMetricWarning`; bad input raises ``TypeError`` / ``ValueError``.
+"""
+
+from ._curves import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
+from ._distribution import ScoreDistribution, score_distribution
+from ._f1 import f1_adaptive_threshold, f1_max, f1_score
+from ._integrate import auc
+from ._normalization import MinMax, min_max, normalize_min_max
+from ._presorted import pbn, pgn
+from ._ranking import aupr, auroc
+from ._warnings import UndefinedMetricWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # result types
+    "MinMax",
+    "PrecisionRecallCurve",
+    "RocCurve",
+    "ScoreDistribution",
+    # warnings
+    "UndefinedMetricWarning",
+    # curves and areas
+    "auc",
+    "aupr",
+    "auroc",
+    # thresholds and F1
+    "f1_adaptive_threshold",
+    "f1_max",
+    "f1_score",
+    # normalisation and statistics
+    "min_max",
+    "normalize_min_max",
+    # presorted good / bad
+    "pbn",
+    "pgn",
+    "precision_recall_curve",
+    "roc_curve",
+    "score_distribution",
+]

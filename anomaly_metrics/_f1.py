@@ -1,0 +1,196 @@
+"""F1 score at a threshold, its maximum over thresholds, and the threshold that attains it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from ._curves import _binary_counts, _Counts
+from ._validation import check_real, check_scores_and_labels
+from ._warnings import warn_undefined
+
+__all__ = ["f1_adaptive_threshold", "f1_max", "f1_score"]
+
+
+@njit(cache=True, nogil=True)
+def _count_at_threshold_kernel(scores, labels, threshold):  # pragma: no cover - compiled
+    """(positives, negatives) with ``float64(score) >= threshold``, in one pass.
+
+    A kernel so the comparison is made in float64 whatever the scores' dtype, without a boolean
+    temporary of the input's size. Inputs are not validated; call through `f1_score`.
+    """
+    tp = 0
+    fp = 0
+    for i in range(scores.shape[0]):
+        if np.float64(scores[i]) >= threshold:
+            if labels[i]:
+                tp += 1
+            else:
+                fp += 1
+    return tp, fp
+
+
+def _f1_max_from_counts(c: _Counts) -> tuple[float, float]:
+    """(max F1, lowest threshold attaining it) from counts at positive thresholds.
+
+    F1 only peaks at a positive score: lowering the threshold to the next negative score adds a
+    false positive and no true positive. Inputs are not validated.
+    """
+    tp = c.tp.astype(np.float64)
+    f1 = 2.0 * tp / (tp + c.fp + c.n_pos)
+    best = f1.max()
+    k = int(np.flatnonzero(f1 == best)[-1])  # thresholds descend: the last is the lowest
+    return float(best), float(c.thresholds[k])
+
+
+def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
+    """F1 score of the prediction ``score >= threshold``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores (or predicted labels as bool / 0-1); finite.
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous, 0 / False for normal.
+    threshold : float, default 0.5
+        A sample is predicted anomalous iff ``float64(score) >= float64(threshold)``.
+
+    Returns
+    -------
+    float
+        ``2 TP / (2 TP + FP + FN)``; nan when there are no positive samples.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad inputs (see :func:`auroc`) or a non-finite `threshold`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No positive samples (the result is nan).
+
+    Notes
+    -----
+    anomalib's F1Score (torchmetrics) predicts positive with ``score > threshold`` and applies a
+    sigmoid to batches with scores outside [0, 1]; here the comparison is ``>=`` (the same rule
+    as every curve and adaptive threshold of this library) and scores are used as given.
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> am.f1_score([0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1])
+    1.0
+    >>> round(am.f1_score([0.2, 0.5, 0.7], [0, 1, 1], threshold=0.6), 4)
+    0.6667
+    """
+    t = check_real(threshold, "threshold")
+    s, y = check_scores_and_labels(scores, labels)
+    n_pos = int(np.count_nonzero(y))
+    if n_pos == 0:
+        warn_undefined("No positive samples in `labels`: the F1 score is undefined (nan).")
+        return float("nan")
+    tp, fp = _count_at_threshold_kernel(s, y, t)
+    return 2.0 * tp / (tp + fp + n_pos)
+
+
+def f1_max(scores: Any, labels: Any) -> float:
+    """Maximum F1 score over all thresholds (every distinct score).
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores; finite.
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous, 0 / False for normal.
+
+    Returns
+    -------
+    float
+        The largest ``2 TP / (2 TP + FP + FN)`` over thresholds ``score >= t``; 1.0 without
+        negatives; nan without positives.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`auroc`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No positive samples (the result is nan).
+
+    See Also
+    --------
+    f1_adaptive_threshold : the threshold that attains it.
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> am.f1_max([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    0.8
+    """
+    s, y = check_scores_and_labels(scores, labels)
+    c = _binary_counts(s, y)
+    if c.n_pos == 0:
+        warn_undefined("No positive samples in `labels`: F1 max is undefined (nan).")
+        return float("nan")
+    return _f1_max_from_counts(c)[0]
+
+
+def _adaptive_threshold_from_counts(c: _Counts, scores_min: float, scores_max: float) -> float:
+    """F1-maximising threshold with anomalib's one-class fallbacks. Inputs are not validated."""
+    if c.n_pos == 0:
+        warn_undefined(
+            "No anomalous samples: the adaptive threshold takes the highest score observed "
+            f"({scores_max!r})."
+        )
+        return scores_max
+    if c.n_neg == 0:
+        warn_undefined(
+            "No normal samples: the adaptive threshold takes the lowest score observed "
+            f"({scores_min!r})."
+        )
+        return scores_min
+    return _f1_max_from_counts(c)[1]
+
+
+def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
+    """The threshold that maximises the F1 score (ties go to the lowest threshold).
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores; finite.
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous, 0 / False for normal.
+
+    Returns
+    -------
+    float
+        A score value ``t`` such that ``score >= t`` maximises F1. Without anomalous samples:
+        the highest score; without normal samples: the lowest score (anomalib's fallbacks).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`auroc`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        When a class is missing and a fallback is used.
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> am.f1_adaptive_threshold([2.3, 1.6, 2.6, 7.9, 3.3], [0, 0, 0, 1, 1])
+    3.3
+    >>> am.f1_adaptive_threshold([0.3, 0.3, 0.6, 0.6], [0, 1, 0, 1])
+    0.3
+    """
+    s, y = check_scores_and_labels(scores, labels)
+    c = _binary_counts(s, y)
+    return _adaptive_threshold_from_counts(c, float(s.min()), float(s.max()))

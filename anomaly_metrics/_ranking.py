@@ -1,0 +1,135 @@
+"""Ranking metrics: area under the ROC curve and average precision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._curves import _binary_counts, _Counts, _roc_polyline
+from ._integrate import _trapezoid, _trapezoid_to
+from ._validation import check_fraction, check_scores_and_labels
+from ._warnings import warn_undefined
+
+__all__ = ["aupr", "auroc"]
+
+
+def _auroc_from_counts(c: _Counts, max_fpr: float | None = None) -> float:
+    """AUROC (optionally standardised partial) from counts. Inputs are not validated."""
+    if c.n_pos == 0 or c.n_neg == 0:
+        missing = "positive" if c.n_pos == 0 else "negative"
+        warn_undefined(f"No {missing} samples in `labels`: AUROC is undefined (nan).")
+        return float("nan")
+    x, y = _roc_polyline(c)
+    x /= c.n_neg
+    y /= c.n_pos
+    if max_fpr is None or max_fpr == 1.0:
+        return _trapezoid(x, y)
+    # McClish's standardisation, as scikit-learn's roc_auc_score(max_fpr=...)
+    partial = _trapezoid_to(x, y, max_fpr)
+    min_area = 0.5 * max_fpr**2
+    return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
+
+
+def _aupr_from_counts(c: _Counts) -> float:
+    """Step-wise average precision from counts at positive thresholds. Not validated."""
+    if c.n_pos == 0:
+        warn_undefined("No positive samples in `labels`: AUPR is undefined (nan).")
+        return float("nan")
+    tp = c.tp.astype(np.float64)
+    precision = tp / (tp + c.fp)
+    recall_steps = np.diff(np.concatenate(([0.0], tp))) / c.n_pos
+    return float(np.sum(recall_steps * precision))
+
+
+def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None) -> float:
+    """Area under the ROC curve (trapezoid; ties count one half).
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores, higher means more anomalous; float16/32/64, int or bool, finite. Any
+        shape: image scores ``(N,)`` or anomaly maps ``(N, H, W)`` (pixel AUROC).
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous, 0 / False for normal.
+    max_fpr : float in (0, 1], optional
+        Return the standardised partial AUC over ``fpr <= max_fpr`` (McClish correction),
+        exactly as ``sklearn.metrics.roc_auc_score(..., max_fpr=max_fpr)``.
+
+    Returns
+    -------
+    float
+        In [0, 1]; nan when a class is missing.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric inputs.
+    ValueError
+        Empty input, non-finite scores, labels not in {0, 1}, shapes that differ, or `max_fpr`
+        outside (0, 1].
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        Only one class in `labels` (the result is nan).
+
+    Notes
+    -----
+    Computed from the distinct scores of the positives only: negatives are counted into the gaps
+    between them in one pass, without sorting them, which gives the same value as the full curve.
+    Scores are compared exactly (no sigmoid, no binning).
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    0.75
+    >>> am.auroc([0.1, 0.5, 0.5, 0.9], [0, 0, 1, 1])
+    0.875
+    """
+    if max_fpr is not None:
+        max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
+    s, y = check_scores_and_labels(scores, labels)
+    return _auroc_from_counts(_binary_counts(s, y), max_fpr)
+
+
+def aupr(scores: Any, labels: Any) -> float:
+    """Area under the precision-recall curve as step-wise average precision.
+
+    ``AP = sum_k (R_k - R_{k-1}) * P_k`` over the distinct thresholds, descending: each gain in
+    recall is weighted by the precision at that threshold (anomalib 2.7's AUPR and
+    ``sklearn.metrics.average_precision_score``; no interpolation).
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores, higher means more anomalous; finite.
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous, 0 / False for normal.
+
+    Returns
+    -------
+    float
+        In [0, 1]. 1.0 when there are no negatives; nan when there are no positives.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`auroc`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No positive samples (the result is nan).
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> round(am.aupr([0.1, 0.5, 0.5, 0.9], [0, 0, 1, 1]), 6)
+    0.833333
+    >>> am.aupr([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+    1.0
+    """
+    s, y = check_scores_and_labels(scores, labels)
+    return _aupr_from_counts(_binary_counts(s, y))

@@ -1,0 +1,50 @@
+"""The library's warning category and the helper that emits it at the caller's line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+__all__ = ["UndefinedMetricWarning", "warn_undefined"]
+
+_PACKAGE_DIRS = (
+    os.path.dirname(os.path.abspath(__file__)),
+    # the torch adapter reports through the core too; skip its frames as well
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters"),
+)
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined for the data given (e.g. one class only); its value is ``nan``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import anomaly_metrics as am
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     value = am.auroc([0.1, 0.9], [0, 0])
+    >>> value
+    nan
+    >>> caught[0].category.__name__
+    'UndefinedMetricWarning'
+    """
+
+
+def _stacklevel() -> int:
+    """Stack level of the first frame outside this library (so the warning names the user's line)."""
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIRS) and "anomaly_metrics_torch" not in filename:
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
+
+
+def warn_undefined(message: str) -> None:
+    """Emit :class:`UndefinedMetricWarning` pointing at the first caller outside the library."""
+    warnings.warn(message, UndefinedMetricWarning, stacklevel=_stacklevel())
