@@ -57,11 +57,13 @@ class _Counts(NamedTuple):
     """Cumulative counts at each threshold, descending (the output of :func:`_binary_counts`)."""
 
     thresholds: NDArray[np.float64]  # (K,) distinct scores, descending
-    tp: NDArray[Any]  # (K,) positive count (int64) or weight (float64) with score >= threshold
+    tp: NDArray[np.int64]  # (K,) positives with score >= threshold
     fp: NDArray[np.int64]  # (K,) negatives with score >= threshold
     fp_above: NDArray[np.int64]  # (K,) negatives with score > threshold
-    n_pos: float  # total positive count or weight
+    n_pos: int  # total positives
     n_neg: int  # total negatives
+    tp_weight: NDArray[np.float64] | None = None  # (K,) positive weight with score >= threshold
+    n_pos_weight: float = 0.0  # total positive weight
 
 
 @njit(cache=True, nogil=True)
@@ -207,7 +209,8 @@ def _binary_counts(
         Checked, flat scores (float32 or float64) and bool labels.
     pos_weights : ndarray of shape (n_pos,), optional
         A weight per positive, in the order of ``scores[labels]`` (AU-PRO: 1 / region size).
-        Without it every positive weighs 1 and ``tp`` is int64.
+        With it the result also carries the cumulative weight ``tp_weight`` (and the total
+        ``n_pos_weight``) beside the counts, so one pass serves AUROC and AU-PRO alike.
     thresholds : {"positives", "all"}
         Which distinct scores become thresholds (see the module docstring).
 
@@ -234,33 +237,40 @@ def _binary_counts(
             gap = np.array([n_neg_total], np.int64)
         else:
             eq, gap = _count_into_gaps(scores, labels, False, u)
-    mass = w_p if weighted else n_p
-    tp = np.cumsum(mass[::-1])
+    tp = np.cumsum(n_p[::-1])
     above = gap[:0:-1]  # negatives strictly above each threshold, below the previous one
     eq_desc = eq[::-1]
     fp = np.cumsum(above + eq_desc)
     fp_above = fp - eq_desc
-    n_pos = float(tp[-1]) if tp.size else 0.0
-    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg_total)
+    n_pos = int(labels.size - n_neg_total)
+    tp_weight = np.cumsum(w_p[::-1]) if weighted else None
+    n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
+    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg_total, tp_weight, n_pos_weight)
 
 
-def _roc_polyline(c: _Counts) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _roc_polyline(
+    c: _Counts, *, weighted: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Vertices (fp, tp) of the full ROC curve from counts at positive thresholds (unnormalised).
+
+    With ``weighted=True`` the y axis is the positive weight ``tp_weight`` (the PRO curve).
 
     Between consecutive thresholds only negatives move (horizontal segments); at a threshold its
     tied negatives and positives move together (a diagonal). The full curve's other vertices lie
     on these segments, so areas and interpolations are the same.
     """
     k = c.thresholds.shape[0]
+    tp = c.tp_weight if weighted else c.tp
+    total = c.n_pos_weight if weighted else c.n_pos
     x = np.empty(2 * k + 2, np.float64)
     y = np.empty(2 * k + 2, np.float64)
     x[0] = y[0] = 0.0
     x[1 : 2 * k + 1 : 2] = c.fp_above
     x[2 : 2 * k + 2 : 2] = c.fp
-    y[1 : 2 * k + 1 : 2] = np.concatenate(([0.0], c.tp[:-1])) if k else []
-    y[2 : 2 * k + 2 : 2] = c.tp
+    y[1 : 2 * k + 1 : 2] = np.concatenate(([0.0], tp[:-1])) if k else []
+    y[2 : 2 * k + 2 : 2] = tp
     x[-1] = c.n_neg
-    y[-1] = c.n_pos
+    y[-1] = total
     return x, y
 
 
