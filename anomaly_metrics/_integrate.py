@@ -32,7 +32,7 @@ def _trapezoid_to(x: NDArray[np.float64], y: NDArray[np.float64], x_max: float) 
         return area
     x0, x1, y0, y1 = x[stop - 1], x[stop], y[stop - 1], y[stop]
     y_cut = y0 + (y1 - y0) * (x_max - x0) / (x1 - x0)
-    return area + 0.5 * (y0 + y_cut) * (x_max - x0)
+    return float(area + 0.5 * (y0 + y_cut) * (x_max - x0))
 
 
 def auc(x: Any, y: Any, *, x_max: float | None = None) -> float:
