@@ -109,8 +109,9 @@ def f1_max(scores: Any, labels: Any) -> float:
     Returns
     -------
     float
-        The largest ``2 TP / (2 TP + FP + FN)`` over thresholds ``score >= t``; 1.0 without
-        negatives; nan without positives.
+        The largest ``2 TP / (2 TP + FP + FN)`` over thresholds ``score >= t``; nan when a class
+        is missing (without negatives every threshold up to the lowest positive is trivially
+        perfect, so the maximum says nothing about the scores).
 
     Raises
     ------
@@ -120,7 +121,7 @@ def f1_max(scores: Any, labels: Any) -> float:
     Warns
     -----
     UndefinedMetricWarning
-        No positive samples (the result is nan).
+        Only one class in `labels` (the result is nan).
 
     See Also
     --------
@@ -134,8 +135,9 @@ def f1_max(scores: Any, labels: Any) -> float:
     """
     s, y = check_scores_and_labels(scores, labels)
     c = _binary_counts(s, y)
-    if c.n_pos == 0:
-        warn_undefined("No positive samples in `labels`: F1 max is undefined (nan).")
+    if c.n_pos == 0 or c.n_neg == 0:
+        missing = "positive" if c.n_pos == 0 else "negative"
+        warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
         return float("nan")
     return _f1_max_from_counts(c)[0]
 

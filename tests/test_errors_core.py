@@ -1,0 +1,119 @@
+"""The error table of the score-level functions: exception type and message for each bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import anomaly_metrics as am
+
+S = [0.1, 0.4, 0.35, 0.8]
+Y = [0, 0, 1, 1]
+
+RANKING = [am.auroc, am.aupr, am.f1_max, am.f1_adaptive_threshold, am.f1_score, am.pgn, am.pbn]
+RANKING += [am.roc_curve, am.precision_recall_curve]
+
+BAD_INPUTS = [
+    # (scores, labels, exception, message fragment)
+    ([0.1, np.nan, 0.3], [0, 1, 1], ValueError, "`scores` must be finite, got 1 NaN"),
+    ([0.1, np.inf, 0.3], [0, 1, 1], ValueError, "0 NaN and 1 infinite"),
+    ([], [], ValueError, "`scores` must not be empty"),
+    ([0.1, 0.2], [0, 2], ValueError, "`labels` must be bool or all 0 or 1, got value(s) [2]"),
+    ([0.1, 0.2], [0, 255], ValueError, "pass `labels > 0`"),
+    ([0.1, 0.2], [0.0, 0.5], ValueError, "`labels` must be bool or all 0 or 1"),
+    ([0.1, 0.2], [-1, 1], ValueError, "`labels` must be bool or all 0 or 1"),
+    ([0.1, 0.2, 0.3], [0, 1], ValueError, "must have the same shape, got (3,) and (2,)"),
+    (["a", "b"], [0, 1], TypeError, "`scores` must hold real numbers"),
+    ([0.1, 0.2], ["a", "b"], TypeError, "`labels` must be bool or numbers"),
+    (None, [0, 1], TypeError, "`scores` must be an array-like of numbers, got None"),
+    ([1 + 2j, 3j], [0, 1], TypeError, "`scores` must hold real numbers"),
+    ([[0.1, 0.2], [0.3]], [0, 1], TypeError, "`scores` must be an array-like"),
+]
+
+
+@pytest.mark.parametrize("fn", RANKING, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(("scores", "labels", "exc", "msg"), BAD_INPUTS)
+def test_bad_inputs(fn, scores, labels, exc, msg):
+    with pytest.raises(exc) as info:
+        fn(scores, labels)
+    assert msg in str(info.value)
+
+
+BAD_OPTIONS = [
+    (lambda: am.auroc(S, Y, max_fpr=0.0), ValueError, "`max_fpr` must be in (0, 1], got 0.0"),
+    (lambda: am.auroc(S, Y, max_fpr=1.5), ValueError, "`max_fpr` must be in (0, 1]"),
+    (lambda: am.auroc(S, Y, max_fpr="a"), TypeError, "`max_fpr` must be a real number"),
+    (lambda: am.pgn(S, Y, fnr=-0.1), ValueError, "`fnr` must be in [0, 1], got -0.1"),
+    (lambda: am.pbn(S, Y, fpr=1.1), ValueError, "`fpr` must be in [0, 1], got 1.1"),
+    (lambda: am.f1_score(S, Y, threshold=np.nan), ValueError, "`threshold` must be finite"),
+    (lambda: am.f1_score(S, Y, threshold=None), TypeError, "`threshold` must be a real number"),
+    (lambda: am.auc([0, 1], [0]), ValueError, "`x` and `y` must have the same length"),
+    (lambda: am.auc([0], [0]), ValueError, "at least 2 points"),
+    (lambda: am.auc([0, 1, 0.5], [0, 1, 1]), ValueError, "`x` must be monotonic"),
+    (lambda: am.auc([0, 1], [0, 1], x_max=2), ValueError, "`x_max` must be within [0.0, 1.0]"),
+    (lambda: am.min_max([]), ValueError, "`values` must not be empty"),
+    (lambda: am.min_max([1.0, np.nan]), ValueError, "`values` must be finite"),
+    (lambda: am.normalize_min_max(S, 0.5, 1.0, 0.0), ValueError, "`min` must be <= `max`"),
+    (lambda: am.normalize_min_max(S, np.inf, 0.0, 1.0), ValueError, "`threshold` must be finite"),
+    (lambda: am.score_distribution(), ValueError, "Pass `image_scores`, `anomaly_maps` or both"),
+    (lambda: am.score_distribution([1.0, 0.0]), ValueError, "`image_scores` must be > 0"),
+    (lambda: am.score_distribution(anomaly_maps=[1.0, 2.0]), ValueError, "(N, H, W)"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "msg"), BAD_OPTIONS)
+def test_bad_options(call, exc, msg):
+    with pytest.raises(exc) as info:
+        call()
+    assert msg in str(info.value)
+
+
+def test_torch_tensor_is_refused_with_a_hint():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="anomaly_metrics_torch"):
+        am.auroc(torch.tensor(S), torch.tensor(Y))
+
+
+@pytest.mark.parametrize(
+    ("scores", "labels"),
+    [
+        (np.float16([0.1, 0.4, 0.35, 0.8]), np.array(Y, bool)),
+        (np.array([1, 4, 3, 8], np.int8), np.array(Y, np.uint8)),
+        (np.array([[0.1, 0.4], [0.35, 0.8]]), np.array([[0, 0], [1, 1]], np.float32)),
+        (np.array([0.1, 0.4, 0.35, 0.8]), np.array([[0], [0], [1], [1]])),
+        (np.array([False, True, True, True]), Y),
+    ],
+)
+def test_accepted_inputs(scores, labels):
+    assert 0.0 <= am.auroc(scores, labels) <= 1.0
+
+
+def _run(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_import_is_fast_and_compiles_nothing():
+    code = (
+        "import time, sys; t = time.perf_counter(); import anomaly_metrics; "
+        "dt = time.perf_counter() - t; "
+        "bad = [m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules]; "
+        "print(dt, bad)"
+    )
+    _run(code)  # warm the bytecode cache
+    dt, bad = _run(code).rsplit(" ", 1)[0], _run(code).split(" ", 1)[1]
+    assert float(dt) < 0.5, f"import took {dt} s"
+    assert bad.strip() == "[]"
+
+
+def test_second_process_reuses_the_numba_cache():
+    code = (
+        "import time, anomaly_metrics as am; t = time.perf_counter(); "
+        "am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]); print(time.perf_counter() - t)"
+    )
+    _run(code)  # first process may compile and writes the cache
+    assert float(_run(code)) < 1.0
