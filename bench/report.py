@@ -1,0 +1,403 @@
+"""Turn a results file into markdown: the full tables, the targets, and the README section."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+__all__ = ["README_END", "README_START", "compare", "render", "render_readme", "update_readme"]
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def _norm_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower().replace("trapezoid", ""))
+
+
+def value_diff(value: Any, ref: Any) -> tuple[float | None, str]:
+    """(largest absolute difference, where) between a value and our value; None if incomparable."""
+    if isinstance(value, (int, float)) and isinstance(ref, (int, float)):
+        return abs(float(value) - float(ref)), ""
+    if isinstance(value, list) and isinstance(ref, list) and len(value) == len(ref):
+        diffs = [abs(float(a) - float(b)) for a, b in zip(value, ref) if _num(a) and _num(b)]
+        return (max(diffs), "") if diffs else (None, "")
+    if isinstance(value, dict) and isinstance(ref, dict):
+        refs = {_norm_key(k): v for k, v in ref.items()}
+        best: tuple[float | None, str] = (None, "")
+        for k, v in value.items():
+            r = refs.get(_norm_key(k))
+            if _num(v) and _num(r):
+                d = abs(float(v) - float(r))
+                if best[0] is None or d > best[0]:
+                    best = (d, k)
+        return best
+    return None, ""
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(float(x))
+
+
+def compare(size: dict[str, Any], entries: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of one size with ratios and differences added."""
+    runs = size["runs"]
+    by_id = {r["entry"]: r for r in runs}
+    sort = by_id.get("floor:np.sort", {}).get("median_s")
+    out = []
+    for r in runs:
+        meta = entries.get(r["entry"], {})
+        row = {**meta, **r}
+        ours = by_id.get(f"{meta.get('metric')}:ours", {})
+        if r.get("status") == "ok" and "median_s" in r:
+            if sort:
+                row["x_sort"] = r["median_s"] / sort
+            if meta.get("kind") in ("peer", "ours-torch") and ours.get("median_s"):
+                row["x_ours"] = r["median_s"] / ours["median_s"]
+                compute = (r.get("phases_s") or {}).get("compute")
+                if compute is not None:
+                    row["compute_x_ours"] = compute / ours["median_s"]
+            if r.get("peak_bytes") is not None and size.get("maps_bytes"):
+                row["x_maps"] = r["peak_bytes"] / size["maps_bytes"]
+        if (
+            r.get("status") == "ok"
+            and meta.get("kind") != "ours"
+            and ours.get("status") == "ok"
+            and "value" in r
+        ):
+            d, where = value_diff(r["value"], ours.get("value"))
+            if d is not None:
+                row["diff"] = d
+                row["diff_where"] = where
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return ""
+    ms = 1e3 * s
+    if ms >= 100:
+        return f"{ms:,.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    if ms >= 1:
+        return f"{ms:.2f}"
+    return f"{ms:.3g}"
+
+
+def _fmt_ratio(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{x:.2f}" if x < 10 else f"{x:.0f}" if x < 1000 else f"{x:,.0f}"
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(f"{x:.4g}" if isinstance(x, float) else str(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return f"{len(v)} values"
+    return "" if v is None else str(v)
+
+
+def _fmt_diff(row: dict[str, Any]) -> str:
+    d = row.get("diff")
+    if d is None:
+        return ""
+    s = "0" if d == 0 else f"{d:.1e}"
+    return f"{s} ({row['diff_where']})" if row.get("diff_where") else s
+
+
+def _mib(b: float | None) -> str:
+    if b is None:
+        return ""
+    m = b / 2**20
+    return f"{m:.0f}" if m >= 10 else f"{m:.1f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _machine_line(res: dict[str, Any]) -> str:
+    m = res.get("machine", {})
+    v = m.get("versions", {})
+    parts = [
+        m.get("cpu", "unknown CPU"),
+        f"{m.get('cpu_count', '?')} cores",
+        f"{m.get('memory_gib', '?')} GiB",
+        f"Python {m.get('python', '?')}",
+        ", ".join(f"{k} {val}" for k, val in v.items()),
+    ]
+    load = m.get("loadavg")
+    line = "; ".join(p for p in parts if p)
+    if load:
+        line += f"; load average at start {load[0]}"
+    return line
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[list[str]]:
+    by_id = {r["entry"]: r for r in rows}
+
+    def get(entry: str, key: str) -> float | None:
+        r = by_id.get(entry, {})
+        return r.get(key) if r.get("status") == "ok" else None
+
+    out: list[list[str]] = []
+
+    def add(what: str, value: float | None, limit: float, le: bool, fmt: str = "{:.2f}x") -> None:
+        if value is None:
+            out.append([what, "not measured", ""])
+            return
+        ok = value <= limit if le else value >= limit
+        out.append([what, fmt.format(value), "yes" if ok else "**no**"])
+
+    for m in ("pixel_auroc", "pixel_aupr", "pixel_f1_max", "aupro", "aupimo", "aupimo_exact"):
+        add(f"`{m}` time / np.sort <= 1.0", get(f"{m}:ours", "x_sort"), 1.0, True)
+    add("`evaluate` time / np.sort <= 2.0", get("evaluate:ours", "x_sort"), 2.0, True)
+    for m in ("pixel_auroc", "pixel_aupr", "pixel_f1_max"):
+        add(f"scikit-learn / `{m}` >= 3", get(f"{m}:sklearn", "x_ours"), 3.0, False)
+    add(
+        "scipy label loop / `connected_components` >= 2",
+        get("connected_components:scipy", "x_ours"),
+        2.0,
+        False,
+    )
+    for m in ("pixel_auroc", "pixel_aupr", "pixel_f1_max", "aupro"):
+        add(f"`{m}` peak memory / maps <= 2", get(f"{m}:ours", "x_maps"), 2.0, True)
+    for m in ("aupimo", "aupimo_exact"):
+        add(f"`{m}` peak memory / maps <= 1", get(f"{m}:ours", "x_maps"), 1.0, True)
+    torch_rows = [r for r in rows if r.get("kind") == "ours-torch" and "compute_x_ours" in r]
+    if torch_rows:
+        worst = max(torch_rows, key=lambda r: r["compute_x_ours"])
+        add(
+            f"torch class `compute` / core <= 1.2 (worst: {worst['entry']})",
+            worst["compute_x_ours"],
+            1.2,
+            True,
+        )
+    else:
+        add("torch class `compute` / core <= 1.2", None, 1.2, True)
+    imports = [
+        r["import_s"] for r in rows if r.get("kind") == "ours" and r.get("import_s") is not None
+    ]
+    add(
+        "`import anomaly_metrics` (fresh process, NumPy loaded) < 0.5 s",
+        statistics.median(imports) if imports else None,
+        0.5,
+        True,
+        "{:.2f} s",
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- full report
+
+
+def render(res: dict[str, Any]) -> str:
+    """The full markdown report of a results file."""
+    entries = res.get("entries", {})
+    metrics = res.get("metrics", {})
+    lines = [
+        f"# anomaly-metrics benchmark ({res.get('created', '')})",
+        "",
+        f"Machine: {_machine_line(res)}.",
+        "",
+        "Times are medians over repeats after one cold call (each entry in a fresh process); "
+        "peak memory is the resident-memory high-water mark above what was in use before the "
+        "call. `x np.sort`: time / `np.sort` of the same float32 pixels; `x ours`: time / our "
+        "core function; `diff`: largest absolute difference to our value. Torch classes are "
+        "timed as update (batches of 32 images) + compute; the compute share is in the notes.",
+    ]
+    for size in res.get("sizes", []):
+        rows = compare(size, entries)
+        n, h, w = size["size"]
+        lines += [
+            "",
+            f"## {n} x {h} x {w} ({size['pixels'] / 1e6:.1f}M pixels, "
+            f"{100 * size['defect_fraction']:.1f} % defect pixels, "
+            f"{size['normal_images']} normal images)",
+            "",
+        ]
+        table = []
+        skipped = []
+        evaluate_rows = []
+        order = {m: i for i, m in enumerate(metrics)}
+        rows.sort(key=lambda r: order.get(r.get("metric"), 99))
+        for r in rows:
+            label = metrics.get(r.get("metric"), {}).get("label", r.get("metric", ""))
+            if r.get("status") == "skipped":
+                skipped.append(f"{r['entry']}: {r.get('reason', '')}")
+                continue
+            if r.get("status") != "ok":
+                table.append(
+                    [label, r.get("impl", ""), r.get("status", "")]
+                    + [""] * 7
+                    + [str(r.get("reason", ""))[:120].replace("|", "/")]
+                )
+                continue
+            notes = [r["note"]] if r.get("note") else []
+            phases = r.get("phases_s")
+            if phases and "compute" in phases:
+                notes.append(f"compute {fmt_time(phases['compute'])} ms")
+            if r.get("cold_nocache_s") is not None:
+                notes.append(f"first call, empty Numba cache {fmt_time(r['cold_nocache_s'])} ms")
+            if r.get("number", 1) > 1:
+                notes.append(f"{r['number']} calls per sample")
+            if r.get("metric") == "evaluate":
+                evaluate_rows.append(r)
+            table.append(
+                [
+                    label,
+                    r.get("impl", ""),
+                    fmt_time(r.get("median_s")),
+                    f"{fmt_time(r.get('min_s'))}-{fmt_time(r.get('max_s'))}",
+                    fmt_time(r.get("cold_s")),
+                    _mib(r.get("peak_bytes")),
+                    _fmt_value(r.get("value")),
+                    _fmt_diff(r),
+                    _fmt_ratio(r.get("x_sort")) if metrics.get(r.get("metric"), {}).get("level") == "pixel" else "",
+                    _fmt_ratio(r.get("x_ours")),
+                    "; ".join(notes),
+                ]
+            )  # fmt: skip
+        lines += _table(
+            [
+                "metric",
+                "implementation",
+                "median ms",
+                "min-max ms",
+                "first call ms",
+                "peak MiB",
+                "value",
+                "diff",
+                "x np.sort",
+                "x ours",
+                "notes",
+            ],
+            table,
+        )
+        if evaluate_rows:
+            lines += ["", "`evaluate` values:", ""]
+            for r in evaluate_rows:
+                vals = r.get("value") or {}
+                if isinstance(vals, dict):
+                    body = ", ".join(f"{k} {_fmt_value(v)}" for k, v in vals.items())
+                    lines.append(f"- {r.get('impl')}: {body}")
+        lines += ["", "Targets (issues 2-7):", ""]
+        lines += _table(["target", "measured", "met"], _targets(rows))
+        if skipped:
+            lines += ["", "Skipped:", ""] + [f"- {s}" for s in skipped]
+    sc = res.get("scaling")
+    if sc:
+        lines += ["", "## Scaling (256 x 256 images)", ""]
+        ids = list(dict.fromkeys(r["entry"] for r in sc["rows"]))
+        pix = sorted({r["pixels"] for r in sc["rows"]})
+        body = []
+        for i in ids:
+            cells = []
+            for p in pix:
+                r = next((x for x in sc["rows"] if x["entry"] == i and x["pixels"] == p), {})
+                cells.append(fmt_time(r.get("median_s")) or r.get("status", ""))
+            k = sc.get("exponents", {}).get(i)
+            body.append([i, *cells, f"{k:.2f}" if k is not None else ""])
+        lines += _table(["entry", *[f"{p / 1e6:.1f}M px (ms)" for p in pix], "exponent"], body)
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- README
+
+
+_README_METRICS = [
+    "pixel_auroc",
+    "pixel_aupr",
+    "pixel_f1_max",
+    "aupro",
+    "aupimo",
+    "aupimo_exact",
+    "connected_components",
+    "evaluate",
+    "image_auroc",
+]
+
+
+def render_readme(res: dict[str, Any]) -> str:
+    """The short results section for the README (largest size of the file)."""
+    sizes = res.get("sizes", [])
+    if not sizes:
+        raise ValueError("the results file has no sizes")
+    size = max(sizes, key=lambda s: s["pixels"])
+    rows = compare(size, res.get("entries", {}))
+    metrics = res.get("metrics", {})
+    n, h, w = size["size"]
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_metric.setdefault(r.get("metric", ""), []).append(r)
+    sort = next(
+        (r for r in rows if r["entry"] == "floor:np.sort" and r.get("status") == "ok"), None
+    )
+    body = []
+    for m in _README_METRICS:
+        group = by_metric.get(m, [])
+        ours = next((r for r in group if r.get("kind") == "ours" and r.get("status") == "ok"), None)
+        if ours is None:
+            continue
+        peers = [
+            f"{r['impl']} {_fmt_ratio(r['x_ours'])}x"
+            + (f" (diff {r['diff']:.0e})" if r.get("diff") else "")
+            for r in group
+            if r.get("kind") in ("peer", "ours-torch") and r.get("x_ours") is not None
+        ]
+        body.append(
+            [
+                metrics.get(m, {}).get("label", m),
+                fmt_time(ours.get("median_s")),
+                _fmt_ratio(ours.get("x_sort")),
+                _fmt_ratio(ours.get("x_maps")),
+                ", ".join(peers) or "-",
+            ]
+        )
+    created = res.get("created", "")[:10]
+    lines = [
+        f"Measured on {created} on {_machine_line(res)}; synthetic set of {n} x {h} x {w} "
+        f"float32 maps ({size['pixels'] / 1e6:.1f}M pixels, {100 * size['defect_fraction']:.1f} % "
+        f"defect pixels){'; np.sort of the pixels: ' + fmt_time(sort['median_s']) + ' ms' if sort else ''}.",
+        "",
+    ]
+    lines += _table(
+        ["metric", "ours (ms)", "x np.sort", "peak memory / maps", "others, time / ours"], body
+    )
+    lines += [
+        "",
+        "Regenerate with `make bench` (add `make bench-peers` for anomalib and ADEval), then "
+        "`python -m bench --update-readme bench/results/latest.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(res: dict[str, Any], readme: str | Path) -> None:
+    """Rewrite what lies between the bench markers of ``readme``."""
+    path = Path(readme)
+    text = path.read_text()
+    start = text.find(README_START)
+    end = text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no {README_START} ... {README_END} markers")
+    new = text[: start + len(README_START)] + "\n" + render_readme(res) + "\n" + text[end:]
+    path.write_text(new)
