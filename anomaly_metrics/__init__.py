@@ -13,12 +13,25 @@ from ._normalization import MinMax, min_max, normalize_min_max
 from ._presorted import pbn, pgn
 from ._ranking import aupr, auroc
 from ._warnings import UndefinedMetricWarning
+from .compare import (
+    BootstrapCI,
+    ModelComparison,
+    PairwiseTest,
+    PerImageStats,
+    bootstrap_ci,
+    compare_models,
+    per_image_stats,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     # result types
+    "BootstrapCI",
     "MinMax",
+    "ModelComparison",
+    "PairwiseTest",
+    "PerImageStats",
     "PrecisionRecallCurve",
     "RocCurve",
     "ScoreDistribution",
@@ -28,6 +41,8 @@ __all__ = [
     "auc",
     "aupr",
     "auroc",
+    "bootstrap_ci",
+    "compare_models",
     # thresholds and F1
     "f1_adaptive_threshold",
     "f1_max",
@@ -37,6 +52,7 @@ __all__ = [
     "normalize_min_max",
     # presorted good / bad
     "pbn",
+    "per_image_stats",
     "pgn",
     "precision_recall_curve",
     "roc_curve",
