@@ -5,12 +5,14 @@ cached on disk. Positive means ``score >= threshold``; undefined metrics are ``n
 :class:`UndefinedMetricWarning`; bad input raises ``TypeError`` / ``ValueError``.
 """
 
+from ._components import connected_components
 from ._curves import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
 from ._distribution import ScoreDistribution, score_distribution
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
 from ._integrate import auc
 from ._normalization import MinMax, min_max, normalize_min_max
 from ._presorted import pbn, pgn
+from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
 from ._warnings import UndefinedMetricWarning
 from .compare import (
@@ -33,6 +35,7 @@ __all__ = [
     "PairwiseTest",
     "PerImageStats",
     "PrecisionRecallCurve",
+    "ProCurve",
     "RocCurve",
     "ScoreDistribution",
     # warnings
@@ -40,9 +43,11 @@ __all__ = [
     # curves and areas
     "auc",
     "aupr",
+    "aupro",
     "auroc",
     "bootstrap_ci",
     "compare_models",
+    "connected_components",
     # thresholds and F1
     "f1_adaptive_threshold",
     "f1_max",
@@ -55,6 +60,8 @@ __all__ = [
     "per_image_stats",
     "pgn",
     "precision_recall_curve",
+    "pro",
+    "pro_curve",
     "roc_curve",
     "score_distribution",
 ]

@@ -200,6 +200,7 @@ def _binary_counts(
     *,
     pos_weights: NDArray[np.float64] | None = None,
     thresholds: Literal["all", "positives"] = "positives",
+    min_threshold: float | None = None,
 ) -> _Counts:
     """Cumulative positive mass and negative counts at each distinct threshold, descending.
 
@@ -213,10 +214,22 @@ def _binary_counts(
         ``n_pos_weight``) beside the counts, so one pass serves AUROC and AU-PRO alike.
     thresholds : {"positives", "all"}
         Which distinct scores become thresholds (see the module docstring).
+    min_threshold : float, optional
+        ``"positives"`` mode only: positives scored below it (compared in float64) are dropped
+        first. Counts at every remaining threshold stay exact (negatives below the lowest one are
+        counted below it, without a search), ``n_pos`` / ``n_pos_weight`` are the totals of the
+        kept positives and ``n_neg`` the total of all negatives, so the polyline ends with a
+        horizontal segment. Exact for an area cut at an FPR that the curve passes above
+        `min_threshold` (AU-PRO skips the bulk of the background this way).
 
     Inputs are not validated; call through a public function.
     """
     pos = scores[labels]
+    if min_threshold is not None:
+        kept = pos >= np.float64(min_threshold)
+        pos = pos[kept]
+        if pos_weights is not None:
+            pos_weights = pos_weights[kept]
     weighted = pos_weights is not None
     if weighted:
         order = np.argsort(pos, kind="stable")
@@ -242,7 +255,7 @@ def _binary_counts(
     eq_desc = eq[::-1]
     fp = np.cumsum(above + eq_desc)
     fp_above = fp - eq_desc
-    n_pos = int(labels.size - n_neg_total)
+    n_pos = int(pos.size)
     tp_weight = np.cumsum(w_p[::-1]) if weighted else None
     n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
     return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg_total, tp_weight, n_pos_weight)

@@ -1,0 +1,365 @@
+"""Per-region overlap (PRO) at a threshold, the PRO curve and the area under it (AU-PRO).
+
+The official MVTec AD definition (Bergmann et al., IJCV 2021, and its evaluation code): regions
+are the 8-connected components of each ground-truth mask, labelled image by image; the
+background is every non-region pixel of every image, normal images included. At a threshold
+``t`` (positive iff ``score >= t``)
+
+* ``FPR(t)`` = background pixels with ``score >= t`` / all background pixels,
+* ``PRO(t)`` = mean over all regions of the batch of (region pixels with ``score >= t`` /
+  region size).
+
+The curve has one point per distinct score, starts at (0, 0) and is integrated by the trapezoid
+rule up to ``fpr_limit`` (the segment crossing the limit is cut by linear interpolation), then
+divided by ``fpr_limit``.
+
+AU-PRO is the weighted ROC area of the counting primitive: region pixels are the positives with
+weight ``1 / region size``, background pixels the negatives. Only the region pixels are sorted;
+background pixels are counted into the gaps between them in one streaming pass.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from ._components import _region_ids
+from ._curves import _binary_counts, _Counts, _roc_polyline
+from ._integrate import _trapezoid_to
+from ._validation import check_fraction, check_maps_and_masks, check_real
+from ._warnings import warn_undefined
+
+__all__ = ["ProCurve", "aupro", "pro", "pro_curve"]
+
+
+class ProCurve(NamedTuple):
+    """Per-region overlap curve (see :func:`pro_curve`)."""
+
+    fpr: NDArray[np.float64]
+    pro: NDArray[np.float64]
+    thresholds: NDArray[np.float64]
+
+
+class _ProStatistics(NamedTuple):
+    """Flat scores and region structure of a checked batch (shared by pro / pro_curve / aupro)."""
+
+    scores: NDArray[Any]  # (N*H*W,) float32/64, a view of the maps
+    in_region: NDArray[np.bool_]  # (N*H*W,) a view of the masks
+    ids: NDArray[np.int32]  # (n_pos,) region index of each region pixel, order of scores[in_region]
+    sizes: NDArray[np.int64]  # (n_regions,) pixels per region
+    n_background: int
+
+
+def _pro_statistics(maps: NDArray[Any], masks: NDArray[np.bool_]) -> _ProStatistics:
+    """Label the regions of a checked ``(N, H, W)`` batch. Inputs are not validated."""
+    ids, sizes = _region_ids(masks, 8)
+    return _ProStatistics(
+        maps.reshape(-1), masks.reshape(-1), ids, sizes, int(masks.size - ids.size)
+    )
+
+
+@njit(cache=True, nogil=True)
+def _count_background_at_least_kernel(scores, in_region, floor):  # pragma: no cover - compiled
+    """Number of background pixels (``in_region`` False) with ``float64(score) >= floor``.
+
+    One pass with no temporaries (NumPy would allocate two bool arrays of every pixel).
+    Inputs are not validated; call through `aupro`.
+    """
+    n = 0
+    for i in range(scores.shape[0]):
+        if not in_region[i] and np.float64(scores[i]) >= floor:
+            n += 1
+    return n
+
+
+def _background_floor(
+    scores: NDArray[Any],
+    in_region: NDArray[np.bool_],
+    n_background: int,
+    fpr_limit: float,
+    sample_size: int = 1 << 16,
+) -> float | None:
+    """A score ``floor`` with more than ``fpr_limit * n_background`` background pixels >= it.
+
+    The PRO curve crosses ``fpr_limit`` above such a floor, so AU-PRO never needs to locate the
+    pixels below it (see ``min_threshold`` of ``_binary_counts``). The floor is a quantile of a
+    strided sample of the background, a little lower than the (1 - fpr_limit) quantile, and is
+    then verified with an exact count; None when the sample's guess fails (or when nothing would
+    be gained). Inputs are not validated.
+    """
+    if fpr_limit >= 1.0 or n_background == 0:
+        return None
+    need = math.floor(fpr_limit * n_background) + 1  # background pixels >= floor, at least
+    step = max(1, scores.size // sample_size)
+    sample = scores[::step][~in_region[::step]]
+    if sample.size == 0:
+        return None
+    share = need / n_background
+    share += 4.0 * math.sqrt(share * (1.0 - share) / sample.size) + 1.0 / sample.size
+    if share >= 1.0:
+        return None
+    floor = float(np.quantile(sample, 1.0 - share, method="lower"))
+    if _count_background_at_least_kernel(scores, in_region, floor) < need:
+        return None
+    return floor
+
+
+def _aupro_undefined(n_regions: int, n_background: int) -> bool:
+    """Warn and return True when AU-PRO is undefined (no region or no background pixel)."""
+    if n_regions == 0:
+        warn_undefined("No defect regions in `masks`: AU-PRO is undefined (nan).")
+        return True
+    if n_background == 0:
+        warn_undefined("No background pixels in `masks`: AU-PRO is undefined (nan).")
+        return True
+    return False
+
+
+def _aupro_from_counts(c: _Counts, n_regions: int, fpr_limit: float) -> float:
+    """AU-PRO from weighted counts (positives: region pixels, weight 1 / region size).
+
+    ``c`` comes from ``_binary_counts(..., pos_weights=1 / sizes[ids])`` over all pixels (or with
+    ``min_threshold`` from :func:`_background_floor`); ``n_regions`` is the number of regions.
+    Inputs are not validated.
+    """
+    if _aupro_undefined(n_regions, c.n_neg):
+        return float("nan")
+    x, y = _roc_polyline(c, weighted=True)
+    x /= c.n_neg
+    y /= n_regions
+    return _trapezoid_to(x, y, fpr_limit) / fpr_limit
+
+
+def _aupro_from_statistics(st: _ProStatistics, fpr_limit: float) -> float:
+    """AU-PRO of a labelled batch; only pixels above the background floor are located."""
+    n_regions = int(st.sizes.size)
+    if _aupro_undefined(n_regions, st.n_background):
+        return float("nan")
+    floor = _background_floor(st.scores, st.in_region, st.n_background, fpr_limit)
+    weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
+    c = _binary_counts(st.scores, st.in_region, pos_weights=weights, min_threshold=floor)
+    return _aupro_from_counts(c, n_regions, fpr_limit)
+
+
+def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
+    """Normalised area under the PRO curve up to `fpr_limit` (official MVTec AD definition).
+
+    Parameters
+    ----------
+    anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
+        Pixel anomaly scores, higher means more anomalous; float16/32/64, int or bool, finite.
+    masks : array-like, same shape as `anomaly_maps`
+        Ground truth: bool, or numbers that are all 0 or 1. Normal images (all 0) contribute
+        background pixels.
+    fpr_limit : float in (0, 1], default 0.3
+        Integrate the PRO curve over ``FPR <= fpr_limit``.
+
+    Returns
+    -------
+    float
+        ``area / fpr_limit``, in [0, 1]; nan when there is no region or no background pixel.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric inputs.
+    ValueError
+        Shapes that differ or are not (N, H, W), (N, 1, H, W) or (H, W); non-finite scores;
+        masks not in {0, 1} (0/255 masks get the hint ``masks > 0``); `fpr_limit` outside (0, 1].
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No region in the whole batch, or no background pixel (the result is nan).
+
+    See Also
+    --------
+    pro_curve : the curve itself; ``auc(*pro_curve(...)[:2]) / fpr_limit`` equals this.
+    pro : the PRO at one threshold.
+
+    Notes
+    -----
+    Regions are the 8-connected components of each mask (never across images). The PRO curve has
+    one point per distinct score (ties move together, a diagonal segment), starts at (0, 0) and is
+    integrated with the trapezoid rule; when `fpr_limit` is not a vertex, the crossing segment is
+    cut at `fpr_limit` by linear interpolation; a vertical jump exactly at `fpr_limit` adds no
+    area. Counts are int64, sums float64; no binning, no sigmoid.
+
+    Only region pixels are sorted; background pixels are counted in one pass, so the cost is
+    about a sort of the defect pixels plus a scan of all pixels.
+
+    References
+    ----------
+    P. Bergmann, K. Batzner, M. Fauser, D. Sattlegger, C. Steger, "The MVTec Anomaly Detection
+    Dataset: A Comprehensive Real-World Dataset for Unsupervised Anomaly Detection", IJCV 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anomaly_metrics as am
+    >>> maps = np.array([[0.5, 0.9], [0.2, 0.1]])
+    >>> masks = np.array([[1, 0], [0, 0]])
+    >>> round(am.aupro(maps, masks, fpr_limit=1.0), 6)
+    0.666667
+    >>> round(am.aupro(maps, masks, fpr_limit=0.5), 6)
+    0.333333
+    """
+    limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
+    maps, m = check_maps_and_masks(anomaly_maps, masks)
+    return _aupro_from_statistics(_pro_statistics(maps, m), limit)
+
+
+def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCurve:
+    """Per-region overlap against the false positive rate, one point per distinct score.
+
+    Parameters
+    ----------
+    anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
+        Pixel anomaly scores; finite.
+    masks : array-like, same shape as `anomaly_maps`
+        Ground truth: bool, or numbers that are all 0 or 1.
+    fpr_limit : float in (0, 1], default 0.3
+        Where the curve is cut.
+
+    Returns
+    -------
+    ProCurve
+        ``fpr``, ``pro`` (float64, non-decreasing) and ``thresholds`` (float64, descending). The
+        first point is (0, 0) at threshold ``+inf``; then one point per distinct score ``t``
+        (a pixel is positive iff ``score >= t``) while ``fpr <= fpr_limit``. When `fpr_limit` is
+        not reached exactly, a last point ``(fpr_limit, pro)`` is linearly interpolated on the
+        segment that crosses it; its threshold is the score whose tie group that segment adds.
+        With no background pixel the FPR is nan and the curve is not cut; with no region the
+        PRO is nan.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`aupro`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No region or no background pixel.
+
+    See Also
+    --------
+    aupro, auc
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anomaly_metrics as am
+    >>> maps = np.array([[0.5, 0.9], [0.2, 0.1]])
+    >>> masks = np.array([[1, 0], [0, 0]])
+    >>> curve = am.pro_curve(maps, masks, fpr_limit=0.5)
+    >>> curve.fpr.round(4).tolist(), curve.pro.tolist()
+    ([0.0, 0.3333, 0.3333, 0.5], [0.0, 0.0, 1.0, 1.0])
+    >>> curve.thresholds.tolist()
+    [inf, 0.9, 0.5, 0.2]
+    >>> round(am.auc(curve.fpr, curve.pro) / 0.5, 6) == round(am.aupro(maps, masks, fpr_limit=0.5), 6)
+    True
+    """
+    limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
+    maps, m = check_maps_and_masks(anomaly_maps, masks)
+    st = _pro_statistics(maps, m)
+    n_regions = st.sizes.size
+    n_bg = st.n_background
+    if n_regions == 0:
+        warn_undefined("No defect regions in `masks`: the PRO curve is undefined (nan).")
+    if n_bg == 0:
+        warn_undefined("No background pixels in `masks`: the FPR is undefined (nan).")
+    weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
+    scores, in_region = st.scores, st.in_region
+    if n_bg > 0 and limit < 1.0:
+        # The k-th highest background score has fpr > limit: no lower threshold can be a point
+        # of the cut curve (or the first point beyond the limit), so keep the pixels above it.
+        k = min(math.floor(limit * n_bg) + 1, n_bg)
+        background = scores[~in_region]
+        background.partition(n_bg - k)
+        cut = background[n_bg - k]
+        del background
+        keep = scores >= cut
+        weights = weights[keep[in_region]]
+        scores, in_region = scores[keep], in_region[keep]
+    c = _binary_counts(scores, in_region, pos_weights=weights, thresholds="all")
+    assert c.tp_weight is not None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fpr = np.concatenate(([0.0], c.fp / n_bg)) if n_bg else np.full(c.fp.size + 1, np.nan)
+        pr = (
+            np.concatenate(([0.0], c.tp_weight / n_regions))
+            if n_regions
+            else np.full(c.fp.size + 1, np.nan)
+        )
+    thresholds = np.concatenate(([np.inf], c.thresholds))
+    if n_bg == 0:
+        return ProCurve(fpr, pr, thresholds)
+    stop = int(np.searchsorted(fpr, limit, side="right"))  # points with fpr <= limit
+    if stop < fpr.size and fpr[stop - 1] < limit:
+        x0, x1, y0, y1 = fpr[stop - 1], fpr[stop], pr[stop - 1], pr[stop]
+        y_cut = y0 + (y1 - y0) * (limit - x0) / (x1 - x0)
+        return ProCurve(
+            np.append(fpr[:stop], limit),
+            np.append(pr[:stop], y_cut),
+            np.append(thresholds[:stop], thresholds[stop]),
+        )
+    return ProCurve(fpr[:stop].copy(), pr[:stop].copy(), thresholds[:stop].copy())
+
+
+def pro(anomaly_maps: Any, masks: Any, threshold: float = 0.5) -> float:
+    """Per-region overlap at one threshold: the mean over regions of their detected fraction.
+
+    Parameters
+    ----------
+    anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
+        Pixel anomaly scores (or a binary prediction); finite.
+    masks : array-like, same shape as `anomaly_maps`
+        Ground truth: bool, or numbers that are all 0 or 1.
+    threshold : float, default 0.5
+        A pixel is predicted anomalous iff ``score >= threshold`` (compared in float64).
+
+    Returns
+    -------
+    float
+        Mean over all regions of the batch (8-connected, per image) of the fraction of the
+        region's pixels predicted anomalous; nan when there is no region.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`aupro`; also a non-finite or non-real `threshold`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No region in the whole batch (the result is nan).
+
+    Notes
+    -----
+    anomalib's ``PRO`` binarises with ``score > threshold``; here ``score >= threshold``, the
+    same predicate as every curve and threshold of the library.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anomaly_metrics as am
+    >>> maps = np.array([[0.5, 0.6, 0.9], [0.1, 0.1, 0.1], [0.1, 0.5, 0.1]])
+    >>> masks = np.array([[1, 1, 0], [0, 0, 0], [0, 1, 0]])
+    >>> am.pro(maps, masks, threshold=0.55)
+    0.25
+    >>> am.pro(maps, masks, threshold=0.5)
+    1.0
+    """
+    t = check_real(threshold, "threshold")
+    maps, m = check_maps_and_masks(anomaly_maps, masks)
+    ids, sizes = _region_ids(m, 8)
+    if sizes.size == 0:
+        warn_undefined("No defect regions in `masks`: PRO is undefined (nan).")
+        return float("nan")
+    hit = maps.reshape(-1)[m.reshape(-1)] >= np.float64(t)
+    detected = np.bincount(ids[hit], minlength=sizes.size)
+    return float(np.mean(detected / sizes))
