@@ -1,0 +1,469 @@
+"""Score-level metrics: AUROC, AUPR, PR curve, F1 (fixed, max, adaptive), thresholds, PGn/PBn.
+
+Each private ``_Name(Metric)`` holds the states and the one call into the core; the public
+``Name(AnomalibMetric, _Name)`` adds anomalib's batch fields. Inputs are kept as given in
+``"cat"`` list states (scores in their dtype, labels as bool) and every compute is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+import anomaly_metrics as am
+from anomaly_metrics._curves import _binary_counts
+from anomaly_metrics._f1 import _f1_max_from_counts
+from anomaly_metrics._validation import check_fraction, check_real, check_scores_and_labels
+
+from ._base import AnomalibMetric
+from ._checks import as_scores_and_labels
+from ._convert import state_to_numpy, to_result
+
+__all__ = [
+    "AUPR",
+    "AUROC",
+    "BinaryPrecisionRecallCurve",
+    "F1AdaptiveThreshold",
+    "F1Max",
+    "F1Score",
+    "ManualThreshold",
+    "PBn",
+    "PGn",
+]
+
+
+def _exact_mode(thresholds: Any, ignore_index: Any, normalization: Any = None) -> int | None:
+    """Check torchmetrics' curve options; only the exact mode exists here. Returns ignore_index."""
+    if thresholds is not None:
+        raise ValueError(
+            f"`thresholds` must be None (exact: every distinct score is a threshold), got "
+            f"{thresholds!r}: binned thresholds are not implemented by anomaly_metrics_torch."
+        )
+    if normalization not in (None, "sigmoid"):
+        raise ValueError(
+            f"`normalization` must be None or 'sigmoid', got {normalization!r} (scores are "
+            "never transformed)."
+        )
+    if ignore_index is not None and (
+        isinstance(ignore_index, bool) or not isinstance(ignore_index, int)
+    ):
+        raise TypeError(f"`ignore_index` must be None or an int, got {ignore_index!r}.")
+    return ignore_index
+
+
+class _PairMetric(Metric):
+    """States ``preds`` (flat, dtype as given) and ``target`` (flat bool), both ``"cat"``."""
+
+    is_differentiable = False
+    higher_is_better: bool | None = True
+    full_state_update = False
+    preds: list[Tensor]
+    target: list[Tensor]
+
+    def __init__(self, ignore_index: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_index = ignore_index
+        self.add_state("preds", default=[], dist_reduce_fx="cat")
+        self.add_state("target", default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """Append a batch of scores and 0/1 labels (any matching shapes; flattened)."""
+        p, t = as_scores_and_labels(preds, target, ignore_index=self.ignore_index)
+        self.preds.append(p)
+        self.target.append(t)
+
+    def _arrays(self) -> tuple[Any, Any]:
+        return state_to_numpy(self.preds), state_to_numpy(self.target)
+
+
+class _AUROC(_PairMetric):
+    def __init__(
+        self,
+        thresholds: None = None,
+        ignore_index: int | None = None,
+        validate_args: bool = True,
+        normalization: Literal["sigmoid"] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_exact_mode(thresholds, ignore_index, normalization), **kwargs)
+
+    def compute(self) -> Tensor:
+        return to_result(am.auroc(*self._arrays()), self.device)
+
+
+class AUROC(AnomalibMetric, _AUROC):
+    """Area under the ROC curve, exact (anomalib's ``AUROC``).
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` is required, e.g. ``["pred_score", "gt_label"]``
+        or ``["anomaly_map", "gt_mask"]`` (pixel AUROC; any shapes are flattened).
+    thresholds : None
+        Only the exact mode exists; anything else raises ValueError.
+    ignore_index : int, optional
+        Samples whose target equals it are dropped.
+    validate_args : bool
+        Accepted for compatibility; inputs are always checked.
+    normalization : {None, "sigmoid"}
+        Accepted for compatibility and ignored: scores are never transformed.
+    **kwargs
+        torchmetrics ``Metric`` options (``compute_on_cpu``, ``dist_sync_on_step``, ...).
+
+    Notes
+    -----
+    ``compute()`` returns a float64 0-d tensor on the metric's device: nan (with
+    ``anomaly_metrics.UndefinedMetricWarning``) when a class is missing, where anomalib returns
+    0. No sigmoid is applied to any batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import AUROC
+    >>> auroc = AUROC(fields=["pred_score", "gt_label"])
+    >>> auroc.update({"pred_score": torch.tensor([0.1, 0.5]), "gt_label": torch.tensor([0, 0])})
+    >>> auroc.update({"pred_score": torch.tensor([0.5, 0.9]), "gt_label": torch.tensor([1, 1])})
+    >>> float(auroc.compute())
+    0.875
+    """
+
+
+class _AUPR(_AUROC):
+    def compute(self) -> Tensor:
+        return to_result(am.aupr(*self._arrays()), self.device)
+
+
+class AUPR(AnomalibMetric, _AUPR):
+    """Area under the precision-recall curve as step-wise average precision (anomalib 2.7).
+
+    Parameters are those of :class:`AUROC`.
+
+    Notes
+    -----
+    nan (with ``UndefinedMetricWarning``) without positive samples, where anomalib returns -0.0.
+    No sigmoid is applied to any batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import AUPR
+    >>> aupr = AUPR(fields=["pred_score", "gt_label"])
+    >>> batch = {"pred_score": torch.tensor([0.1, 0.5, 0.5, 0.9]), "gt_label": torch.tensor([0, 0, 1, 1])}
+    >>> aupr.update(batch)
+    >>> round(float(aupr.compute()), 6)
+    0.833333
+    """
+
+
+class BinaryPrecisionRecallCurve(_AUROC):
+    """Precision-recall curve without a sigmoid (anomalib's variant of the torchmetrics class).
+
+    Not an :class:`AnomalibMetric`: ``update(preds, target)`` takes tensors.
+
+    Parameters
+    ----------
+    thresholds, ignore_index, validate_args, normalization, **kwargs
+        As :class:`AUROC`.
+
+    Notes
+    -----
+    ``compute()`` returns ``(precision, recall, thresholds)`` as float64 tensors: thresholds
+    are the distinct scores, ascending, in raw score space; precision and recall have one more
+    element (the final point precision 1, recall 0). Without positive samples recall is nan
+    (with ``UndefinedMetricWarning``), where torchmetrics sets it to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import BinaryPrecisionRecallCurve
+    >>> curve = BinaryPrecisionRecallCurve()
+    >>> curve.update(torch.tensor([-1.0, 0.5, 2.0, 3.0]), torch.tensor([0, 0, 1, 1]))
+    >>> precision, recall, thresholds = curve.compute()
+    >>> thresholds.tolist()
+    [-1.0, 0.5, 2.0, 3.0]
+    >>> recall.tolist()
+    [1.0, 1.0, 1.0, 0.5, 0.0]
+    """
+
+    higher_is_better = None
+
+    def compute(self) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
+        curve = am.precision_recall_curve(*self._arrays())
+        return tuple(to_result(x, self.device) for x in curve)  # type: ignore[return-value]
+
+
+class _F1Score(_PairMetric):
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        multidim_average: Literal["global"] = "global",
+        ignore_index: int | None = None,
+        validate_args: bool = True,
+        zero_division: float = 0,
+        **kwargs: Any,
+    ) -> None:
+        if multidim_average != "global":
+            raise ValueError(
+                f"`multidim_average` must be 'global', got {multidim_average!r}: compute a "
+                "per-sample F1 with one metric per sample."
+            )
+        super().__init__(_exact_mode(None, ignore_index), **kwargs)
+        self.threshold = check_real(threshold, "threshold")
+
+    def compute(self) -> Tensor:
+        return to_result(am.f1_score(*self._arrays(), threshold=self.threshold), self.device)
+
+
+class F1Score(AnomalibMetric, _F1Score):
+    """F1 score of ``score >= threshold`` (anomalib's ``F1Score``, torchmetrics' BinaryF1Score).
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; e.g. ``["pred_label", "gt_label"]`` (bool predictions
+        count as 0 / 1) or ``["pred_score", "gt_label"]``.
+    threshold : float, default 0.5
+        A score is predicted anomalous iff ``float64(score) >= float64(threshold)``.
+    multidim_average : {"global"}
+        Only "global".
+    ignore_index : int, optional
+        Samples whose target equals it are dropped.
+    validate_args : bool
+        Accepted for compatibility; inputs are always checked.
+    zero_division : float
+        Accepted for compatibility; without positive samples the result is nan (with
+        ``UndefinedMetricWarning``).
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    Differs from anomalib on purpose: ``>=`` instead of ``>``, and no sigmoid for batches with
+    scores outside [0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import F1Score
+    >>> f1 = F1Score(fields=["pred_score", "gt_label"])
+    >>> f1.update({"pred_score": torch.tensor([0.2, 0.5, 0.7]), "gt_label": torch.tensor([0, 1, 1])})
+    >>> float(f1.compute())
+    1.0
+    """
+
+
+class _F1Max(_PairMetric):
+    threshold: Tensor
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+    def compute(self) -> Tensor:
+        s, y = check_scores_and_labels(*self._arrays())
+        c = _binary_counts(s, y)
+        if c.n_pos and c.n_neg:
+            value, threshold = _f1_max_from_counts(c)
+        else:  # one class: the core decides the value (and warns)
+            value = am.f1_max(s, y)
+            threshold = _f1_max_from_counts(c)[1] if c.n_pos and not math.isnan(value) else math.nan
+        self.threshold = to_result(threshold, self.device)
+        return to_result(value, self.device)
+
+
+class F1Max(AnomalibMetric, _F1Max):
+    """Maximum F1 score over all thresholds; ``threshold`` holds the score that attains it.
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` is required.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Attributes
+    ----------
+    threshold : Tensor
+        After ``compute()``: the lowest threshold attaining the maximum (float64, raw score
+        space, positive means ``score >= threshold``); nan when the value is nan.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import F1Max
+    >>> f1max = F1Max(fields=["pred_score", "gt_label"])
+    >>> f1max.update({"pred_score": torch.tensor([0.1, 0.4, 0.35, 0.8]), "gt_label": torch.tensor([0, 0, 1, 1])})
+    >>> float(f1max.compute()), round(float(f1max.threshold), 4)
+    (0.8, 0.35)
+    """
+
+
+class _F1AdaptiveThreshold(_AUROC):
+    value: Tensor
+    higher_is_better = None
+
+    def compute(self) -> Tensor:
+        self.value = to_result(am.f1_adaptive_threshold(*self._arrays()), self.device)
+        return self.value
+
+
+class F1AdaptiveThreshold(AnomalibMetric, _F1AdaptiveThreshold):
+    """The threshold that maximises F1 (anomalib's ``F1AdaptiveThreshold``), exact.
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` is required.
+    thresholds, ignore_index, validate_args, normalization, **kwargs
+        As :class:`AUROC` (exact mode only).
+
+    Attributes
+    ----------
+    value : Tensor
+        The last computed threshold (set by every ``compute()``).
+
+    Notes
+    -----
+    Ties go to the lowest threshold. Without anomalous samples the highest score is returned,
+    without normal samples the lowest (anomalib's fallbacks), with ``UndefinedMetricWarning``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import F1AdaptiveThreshold
+    >>> threshold = F1AdaptiveThreshold(fields=["pred_score", "gt_label"])
+    >>> threshold.update({"pred_score": torch.tensor([2.3, 1.6, 2.6, 7.9, 3.3]), "gt_label": torch.tensor([0, 0, 0, 1, 1])})
+    >>> round(float(threshold.compute()), 4)
+    3.3
+    """
+
+
+class ManualThreshold(Metric):
+    """A fixed threshold, returned by ``compute()`` (anomalib's ``ManualThreshold``).
+
+    Parameters
+    ----------
+    default_value : float, default 0.5
+        The threshold.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    The state ``value`` (float64, saved in the ``state_dict``) reduces with ``max`` across
+    processes, so every rank returns the same 0-d tensor; ``update`` ignores its arguments.
+
+    Examples
+    --------
+    >>> from anomaly_metrics_torch import ManualThreshold
+    >>> ManualThreshold(default_value=0.3)()
+    tensor(0.3000, dtype=torch.float64)
+    """
+
+    is_differentiable = False
+    higher_is_better = None
+    full_state_update = False
+    value: Tensor
+
+    def __init__(self, default_value: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        value = check_real(default_value, "default_value")
+        self.add_state(
+            "value",
+            default=torch.tensor(value, dtype=torch.float64),
+            dist_reduce_fx="max",
+            persistent=True,
+        )
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Do nothing: the threshold does not depend on data."""
+
+    def compute(self) -> Tensor:
+        return self.value
+
+
+class _PGn(_PairMetric):
+    def __init__(self, fnr: float = 0.05, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fnr = check_fraction(fnr, "fnr")
+        self.name = getattr(self, "prefix", "") + "PG" + str(int(self.fnr * 100))
+
+    def compute(self) -> Tensor:
+        return to_result(am.pgn(*self._arrays(), fnr=self.fnr), self.device)
+
+
+class PGn(AnomalibMetric, _PGn):
+    """PGn: the share of normal images sorted out while missing at most `fnr` of anomalies.
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` defaults to ``("pred_score", "gt_label")``.
+    fnr : float in [0, 1], default 0.05
+        Tolerated false negative rate.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    ``name`` is ``prefix + "PG" + str(int(fnr * 100))``, e.g. "image_PG5" (anomalib drops the
+    prefix). Works for any size, dtype and device; nan with ``UndefinedMetricWarning`` for one
+    class, where anomalib raises.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import PGn
+    >>> pg = PGn(fnr=0.2, prefix="image_")
+    >>> pg.name
+    'image_PG20'
+    >>> pg.update({"pred_score": torch.tensor([0.1, 0.4, 0.35, 0.8]), "gt_label": torch.tensor([0, 0, 1, 1])})
+    >>> float(pg.compute())
+    1.0
+    """
+
+    default_fields = ("pred_score", "gt_label")
+
+
+class _PBn(_PairMetric):
+    def __init__(self, fpr: float = 0.05, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fpr = check_fraction(fpr, "fpr")
+        self.name = getattr(self, "prefix", "") + "PB" + str(int(self.fpr * 100))
+
+    def compute(self) -> Tensor:
+        return to_result(am.pbn(*self._arrays(), fpr=self.fpr), self.device)
+
+
+class PBn(AnomalibMetric, _PBn):
+    """PBn: the share of anomalous images caught while flagging at most `fpr` of normal ones.
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` defaults to ``("pred_score", "gt_label")``.
+    fpr : float in [0, 1], default 0.05
+        Tolerated false positive rate.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    ``name`` is ``prefix + "PB" + str(int(fpr * 100))`` (anomalib drops the prefix).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import PBn
+    >>> pb = PBn(fpr=0.05)
+    >>> pb.name
+    'PB5'
+    >>> pb.update({"pred_score": torch.tensor([0.1, 0.4, 0.35, 0.8]), "gt_label": torch.tensor([0, 0, 1, 1])})
+    >>> float(pb.compute())
+    0.5
+    """
+
+    default_fields = ("pred_score", "gt_label")

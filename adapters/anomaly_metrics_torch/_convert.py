@@ -1,0 +1,74 @@
+"""The one place where tensors become NumPy arrays and results become tensors again.
+
+Every device decision of the package lives here, so the CPU test-suite exercises everything
+else: ``state_to_numpy`` brings a metric state to host memory (detach, CPU, a NumPy view of the
+same memory where the dtype allows it), ``to_result`` puts a core result on the metric's device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+
+__all__ = ["state_to_numpy", "to_result"]
+
+# NumPy has no bfloat16; these are widened (exactly) before the view
+_WIDEN = {torch.bfloat16: torch.float32}
+# devices without float64 support receive float32 results
+_NO_FLOAT64 = ("mps",)
+
+
+def _cat(state: Tensor | Sequence[Tensor]) -> Tensor | None:
+    """One tensor from a ``"cat"`` list state (no copy for a single element); None if empty."""
+    if isinstance(state, Tensor):
+        return state
+    parts = [t for t in state if t.numel()] or list(state[:1])
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    if parts[0].device.type != "cpu":  # concatenate on the device, transfer once
+        return torch.cat([p.to(parts[0].device) for p in parts])
+    return torch.cat(parts)
+
+
+def state_to_numpy(
+    state: Tensor | Sequence[Tensor], *, empty_shape: tuple[int, ...] = (0,)
+) -> NDArray[Any]:
+    """A metric state (a tensor or a list of tensors, concatenated along dim 0) as a NumPy array.
+
+    Detaches, moves to the CPU (a no-op for CPU tensors) and returns a view of the tensor's
+    memory whenever possible: float16/32/64, integer and bool tensors stay in their dtype (the
+    core decides about widening; bool masks stay bool), bfloat16 is widened to float32. An empty
+    list gives an empty float32 array of `empty_shape`, which the core rejects with its own
+    message.
+    """
+    t = _cat(state)
+    if t is None:
+        return np.empty(empty_shape, np.float32)
+    t = t.detach()
+    if t.dtype in _WIDEN:
+        t = t.to(_WIDEN[t.dtype])
+    if t.device.type != "cpu":
+        t = t.cpu()
+    return t.numpy()
+
+
+def to_result(value: Any, device: torch.device | str, dtype: torch.dtype = torch.float64) -> Tensor:
+    """A core result (Python number or NumPy array) as a tensor of `dtype` on `device`.
+
+    float64 by default: the core computes in float64 and a float32 result would round it. On
+    devices without float64 (Apple MPS) floating results become float32.
+    """
+    device = torch.device(device)
+    if dtype == torch.float64 and device.type in _NO_FLOAT64:
+        dtype = torch.float32
+    if isinstance(value, np.ndarray):
+        out = torch.from_numpy(np.ascontiguousarray(value))
+        return out.to(device=device, dtype=dtype)
+    return torch.tensor(value, dtype=dtype, device=device)

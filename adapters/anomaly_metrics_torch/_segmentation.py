@@ -1,0 +1,296 @@
+"""Pixel-level metrics over anomaly maps and masks: PRO, AUPRO, PIMO, AUPIMO.
+
+States are the maps ``(N, H, W)`` in their dtype and the masks ``(N, H, W)`` as bool, both
+``"cat"``; connected components, curves and areas are computed by the core.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+import anomaly_metrics as am
+from anomaly_metrics._validation import check_real
+
+from ._base import AnomalibMetric
+from ._checks import as_maps_and_masks
+from ._convert import state_to_numpy, to_result
+
+__all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
+
+
+class _MapMetric(Metric):
+    """States ``preds`` (maps, dtype as given) and ``target`` (bool masks), ``(N, H, W)``."""
+
+    is_differentiable = False
+    higher_is_better: bool | None = True
+    full_state_update = False
+    preds: list[Tensor]
+    target: list[Tensor]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("preds", default=[], dist_reduce_fx="cat")
+        self.add_state("target", default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """Append maps and masks: ``(N, H, W)``, ``(N, 1, H, W)`` or ``(H, W)`` each."""
+        maps, masks = as_maps_and_masks(preds, target)
+        self.preds.append(maps)
+        self.target.append(masks)
+
+    def _arrays(self) -> tuple[Any, Any]:
+        return state_to_numpy(self.preds), state_to_numpy(self.target)
+
+
+class _PRO(_MapMetric):
+    def __init__(self, threshold: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.threshold = check_real(threshold, "threshold")
+
+    def compute(self) -> Tensor:
+        return to_result(am.pro(*self._arrays(), threshold=self.threshold), self.device)
+
+
+class PRO(AnomalibMetric, _PRO):
+    """Per-region overlap at one threshold (anomalib's ``PRO``).
+
+    The mean over all defect regions (8-connected, pooled over images) of the fraction of the
+    region's pixels with ``score >= threshold``.
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; e.g. ``["anomaly_map", "gt_mask"]`` or
+        ``["pred_mask", "gt_mask"]`` (bool predictions count as 0 / 1).
+    threshold : float, default 0.5
+        A pixel is predicted anomalous iff ``float64(score) >= float64(threshold)``.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    Differs from anomalib on purpose: ``>=`` instead of ``>``; nan with
+    ``UndefinedMetricWarning`` when there is no region (anomalib: 1.0); any float dtype works;
+    an all-defect mask is one region (anomalib's CPU path drops it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import PRO
+    >>> pro = PRO(fields=["anomaly_map", "gt_mask"], threshold=0.5)
+    >>> gt = torch.tensor([[[1, 1, 0], [0, 0, 0], [0, 1, 0]]])
+    >>> maps = torch.tensor([[[0.5, 0.6, 0.9], [0.1, 0.1, 0.1], [0.1, 0.4, 0.1]]])
+    >>> pro.update({"anomaly_map": maps, "gt_mask": gt})
+    >>> float(pro.compute())  # regions: 2 of 2 pixels, 0 of 1
+    0.5
+    """
+
+
+class _AUPRO(_MapMetric):
+    def __init__(
+        self,
+        dist_sync_on_step: bool = False,
+        process_group: Any | None = None,
+        dist_sync_fn: Any | None = None,
+        fpr_limit: float = 0.3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            dist_sync_on_step=dist_sync_on_step,
+            process_group=process_group,
+            dist_sync_fn=dist_sync_fn,
+            **kwargs,
+        )
+        self.fpr_limit = check_real(fpr_limit, "fpr_limit")
+
+    def compute(self) -> Tensor:
+        return to_result(am.aupro(*self._arrays(), fpr_limit=self.fpr_limit), self.device)
+
+
+class AUPRO(AnomalibMetric, _AUPRO):
+    """Area under the per-region overlap curve up to `fpr_limit`, normalised (anomalib's AUPRO).
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; e.g. ``["anomaly_map", "gt_mask"]``.
+    dist_sync_on_step, process_group, dist_sync_fn
+        torchmetrics options (anomalib's explicit arguments).
+    fpr_limit : float, default 0.3
+        Integration limit on the global false positive rate (kept in float64).
+    **kwargs
+        Other torchmetrics ``Metric`` options (anomalib accepts none).
+
+    Notes
+    -----
+    Exact: every distinct score is a threshold, counts are int64, the area is float64 (anomalib
+    accumulates in float32). nan with ``UndefinedMetricWarning`` without regions or background
+    (anomalib: 0.0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anomaly_metrics_torch import AUPRO
+    >>> aupro = AUPRO(fields=["anomaly_map", "gt_mask"], fpr_limit=1.0)
+    >>> aupro.update({"anomaly_map": torch.tensor([[[0.5, 0.9], [0.2, 0.1]]]), "gt_mask": torch.tensor([[[1, 0], [0, 0]]])})
+    >>> round(float(aupro.compute()), 6)
+    0.666667
+    """
+
+
+class PIMOResult(NamedTuple):
+    """Per-image overlap curves (the result of :class:`PIMO`), as tensors.
+
+    ``thresholds`` ascending ``(K,)``, ``shared_fpr`` ``(K,)`` (mean FPR of the normal images,
+    descending), ``per_image_tprs`` ``(N, K)`` (nan rows for normal images) and
+    ``image_classes`` ``(N,)`` (1 anomalous, 0 normal).
+    """
+
+    thresholds: Tensor
+    shared_fpr: Tensor
+    per_image_tprs: Tensor
+    image_classes: Tensor
+
+
+class AUPIMOResult(NamedTuple):
+    """Per-image AUPIMO scores and the integration range (anomalib's fields, as tensors).
+
+    ``num_thresholds`` is the number of curve points used in the integral; ``aupimos`` is nan
+    for normal images; ``image_classes`` is 1 for anomalous images (anomalib inverts it).
+    """
+
+    fpr_lower_bound: float
+    fpr_upper_bound: float
+    num_thresholds: int
+    thresh_lower_bound: float
+    thresh_upper_bound: float
+    aupimos: Tensor
+    image_classes: Tensor
+
+    @property
+    def num_normal_images(self) -> int:
+        """How many images have no anomalous pixel."""
+        return int((self.image_classes == 0).sum())
+
+    @property
+    def num_anomalous_images(self) -> int:
+        """How many images have at least one anomalous pixel."""
+        return int((self.image_classes == 1).sum())
+
+
+class _PIMO(_MapMetric):
+    higher_is_better = None
+
+    def __init__(self, num_thresholds: int | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_thresholds = num_thresholds
+
+    def _curves_result(self, curves: Any) -> PIMOResult:
+        t, fpr, tpr, classes = curves
+        return PIMOResult(
+            to_result(t, self.device),
+            to_result(fpr, self.device),
+            to_result(tpr, self.device),
+            to_result(classes, self.device, torch.int32),
+        )
+
+    def compute(self) -> PIMOResult:
+        curves = am.pimo_curves(*self._arrays(), num_thresholds=self.num_thresholds)
+        return self._curves_result(curves)
+
+
+class PIMO(AnomalibMetric, _PIMO):
+    """Per-image overlap curves against the shared FPR of the normal images (anomalib's PIMO).
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` defaults to ``("anomaly_map", "gt_mask")``.
+    num_thresholds : int or None
+        Required, as in anomalib: the number of linearly spaced thresholds between the normal
+        images' min and max score; None gives the exact curve (every distinct normal score).
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    ``compute()`` returns a :class:`PIMOResult` of tensors (not loggable by the Evaluator).
+    """
+
+    default_fields = ("anomaly_map", "gt_mask")
+
+
+class _AUPIMO(_PIMO):
+    higher_is_better = True
+
+    def __init__(
+        self,
+        num_thresholds: int | None = 300_000,
+        fpr_bounds: tuple[float, float] = (1e-5, 1e-4),
+        return_average: bool = True,
+        force: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_thresholds, **kwargs)
+        self.fpr_bounds = fpr_bounds
+        self.return_average = return_average
+        self.force = force
+
+    def __repr__(self) -> str:
+        lo, hi = self.fpr_bounds
+        return f"{type(self).__name__}([{lo:.2g}, {hi:.2g}])"
+
+    def compute(self, force: bool | None = None) -> Any:
+        force = self.force if force is None else force
+        maps, masks = self._arrays()
+        result = am.aupimo(
+            maps,
+            masks,
+            fpr_bounds=self.fpr_bounds,
+            num_thresholds=self.num_thresholds,
+            force=force,
+        )
+        if self.return_average:
+            return to_result(result.mean, self.device)
+        curves = am.pimo_curves(maps, masks, num_thresholds=self.num_thresholds)
+        lo, hi = result.threshold_bounds
+        return self._curves_result(curves), AUPIMOResult(
+            float(result.fpr_bounds[0]),
+            float(result.fpr_bounds[1]),
+            int(result.num_points),
+            float(lo),
+            float(hi),
+            to_result(result.per_image, self.device),
+            to_result(result.image_classes, self.device, torch.int32),
+        )
+
+
+class AUPIMO(AnomalibMetric, _AUPIMO):
+    """Area under each anomalous image's PIMO curve in a log-FPR range (anomalib's AUPIMO).
+
+    Parameters
+    ----------
+    fields, prefix, strict
+        See :class:`AnomalibMetric`; `fields` defaults to ``("anomaly_map", "gt_mask")``.
+    num_thresholds : int or None, default 300_000
+        Linearly spaced thresholds (reproduces published numbers); None: the exact curve.
+    fpr_bounds : tuple of float, default (1e-5, 1e-4)
+        The shared-FPR integration range.
+    return_average : bool, default True
+        Return the mean over anomalous images (a loggable 0-d tensor); otherwise
+        ``(PIMOResult, AUPIMOResult)``.
+    force : bool, default False
+        Compute even when the range holds too few curve points.
+    **kwargs
+        torchmetrics ``Metric`` options.
+
+    Notes
+    -----
+    ``AUPIMOResult.image_classes`` is 1 for anomalous images (anomalib inverts it).
+    """
+
+    default_fields = ("anomaly_map", "gt_mask")
