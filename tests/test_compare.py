@@ -417,6 +417,46 @@ def test_compare_results_files_layouts(tmp_path):
     assert "c" in compare_results_files([fa, fc], test="ttest")
 
 
+def test_compare_results_files_categories_and_folder_names(tmp_path):
+    # the `evaluate --per-image` layout: per category, image name -> value (null: normal image)
+    a = {
+        "bottle": {"per_image": {"aupimo": {"000": 0.9, "001": None, "002": 0.8}}},
+        "cable": {"per_image": {"aupimo": {"000": 0.7, "001": 0.95, "002": 0.6}}},
+    }
+    b = {
+        "cable": {"per_image": {"aupimo": {"002": 0.65, "001": 0.55, "000": 0.4}}},
+        "bottle": {"per_image": {"aupimo": {"000": 0.5, "001": None, "002": 0.6}}},
+    }
+    (tmp_path / "patchcore").mkdir()
+    (tmp_path / "padim").mkdir()
+    fa = _write(tmp_path / "patchcore" / "results.json", {"categories": a, "mean": {}})
+    fb = _write(tmp_path / "padim" / "results.json", {"categories": b, "mean": {}})
+    text = compare_results_files([fa, fb])
+    expected = am.compare_models(
+        {
+            "patchcore": [0.9, np.nan, 0.8, 0.7, 0.95, 0.6],
+            "padim": [0.5, np.nan, 0.6, 0.4, 0.55, 0.65],
+        }
+    )
+    assert text == expected.to_table()
+    assert "on 5 images" in text
+    only = compare_results_files([fa, fb], category="cable", test="ttest")
+    assert (
+        only
+        == am.compare_models(
+            {"patchcore": [0.7, 0.95, 0.6], "padim": [0.4, 0.55, 0.65]}, test="ttest"
+        ).to_table()
+    )
+    with pytest.raises(ValueError, match="`category` 'carpet' is not in"):
+        compare_results_files([fa, fb], category="carpet")
+    flat = _write(tmp_path / "flat.json", {"per_image": {"aupimo": [0.1, 0.2]}})
+    with pytest.raises(ValueError, match="has no categories"):
+        compare_results_files([flat, flat], names=["x", "y"], category="cable")
+    bad = _write(tmp_path / "bad.json", {"categories": {"bottle": {"aupro": 0.9}}})
+    with pytest.raises(ValueError, match=r"category 'bottle' of .* has none"):
+        compare_results_files([fa, bad])
+
+
 def test_compare_results_files_errors(tmp_path):
     fa = _write(tmp_path / "a.json", {"per_image": {"aupimo": [0.1, 0.2, 0.3]}})
     fb = _write(tmp_path / "b.json", {"per_image": {"aupimo": [0.3, 0.2, 0.1]}})
