@@ -78,7 +78,7 @@ class PerImageStats(NamedTuple):
 
 def _check_per_image(x: Any, name: str) -> NDArray[np.float64]:
     """A 1-D float64 array of per-image values; nan allowed (not scored), inf is not."""
-    if not isinstance(x, (np.ndarray, list, tuple)) and hasattr(x, "per_image"):
+    if not isinstance(x, np.ndarray) and hasattr(x, "per_image"):
         x = x.per_image  # an AupimoResult (or anything holding per-image values)
     arr = _to_array(x, name)
     if arr.dtype.kind not in "biuf":

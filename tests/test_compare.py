@@ -137,6 +137,19 @@ def test_per_image_stats_hand_case_and_result_object():
     )  # fmt: skip
 
 
+def test_aupimo_results_are_accepted():
+    rng = np.random.default_rng(4)
+    maps = rng.random((6, 32, 32))
+    masks = np.zeros((6, 32, 32), bool)
+    masks[3:, 8:16, 8:16] = True
+    a = am.aupimo(maps + masks, masks, num_thresholds=None, fpr_bounds=(0.01, 0.1))
+    b = am.aupimo(maps + 0.5 * masks, masks, num_thresholds=None, fpr_bounds=(0.01, 0.1))
+    assert am.per_image_stats(a) == am.per_image_stats(a.per_image)
+    assert am.compare_models({"a": a, "b": b}) == am.compare_models(
+        {"a": a.per_image, "b": b.per_image}
+    )
+
+
 def test_per_image_stats_all_nan_and_single_value_warn():
     with pytest.warns(am.UndefinedMetricWarning, match="Every per-image value is nan"):
         s = am.per_image_stats([np.nan, np.nan])
