@@ -11,6 +11,7 @@ from ._distribution import ScoreDistribution, score_distribution
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
 from ._integrate import auc
 from ._normalization import MinMax, min_max, normalize_min_max
+from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
 from ._presorted import pbn, pgn
 from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
@@ -29,11 +30,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     # result types
+    "AupimoResult",
     "BootstrapCI",
     "MinMax",
     "ModelComparison",
     "PairwiseTest",
     "PerImageStats",
+    "PimoCurves",
     "PrecisionRecallCurve",
     "ProCurve",
     "RocCurve",
@@ -42,6 +45,7 @@ __all__ = [
     "UndefinedMetricWarning",
     # curves and areas
     "auc",
+    "aupimo",
     "aupr",
     "aupro",
     "auroc",
@@ -59,6 +63,7 @@ __all__ = [
     "pbn",
     "per_image_stats",
     "pgn",
+    "pimo_curves",
     "precision_recall_curve",
     "pro",
     "pro_curve",
