@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 TORCH_PIN := torch==2.13.0
 
-.PHONY: test lint install bench bench-quick clean
+.PHONY: test lint install bench bench-quick bench-peers clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,32 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -n 2 -q
 
+# Benchmarks (bench/): each entry in a fresh process; markdown on stdout, JSON in bench/results/.
+# Extra options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--size 200x512x512"`.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench --scaling $(BENCH_ARGS)
 
 bench-quick: $(STAMP)
-	$(PY) -m bench --quick
+	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# The same suite with the heavy peers (anomalib 2.7.0, ADEval, OpenCV) in a separate environment.
+# anomalib needs torchvision; torch 2.14.1 + torchvision 0.29.1 install from local wheels here.
+PEERS_VENV ?= .venv-peers
+PEERS_PY := $(PEERS_VENV)/bin/python
+PEERS_STAMP := $(PEERS_VENV)/.installed-peers
+PEERS_TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+
+$(PEERS_STAMP): pyproject.toml
+	test -x $(PEERS_PY) || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_PY) -m pip install --upgrade pip
+	$(PEERS_PY) -m pip install $(PEERS_TORCH_PIN)
+	$(PEERS_PY) -m pip install $(PEERS_TORCH_PIN) anomalib==2.7.0 adeval
+	$(PEERS_PY) -m pip install $(PEERS_TORCH_PIN) -e ".[torch,bench]"
+	touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+	$(PEERS_PY) -m bench --scaling $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
