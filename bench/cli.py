@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="one small size, few repeats, no compile or scaling runs (< 2 min)",
+        help="smoke run: one small size, few repeats, all entries in one process, no compile or scaling runs (< 2 min)",
     )
     p.add_argument("--metrics", help="comma-separated metric ids (default: all); see --list")
     p.add_argument("--impls", help="comma-separated implementations, e.g. ours,sklearn,anomalib")
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             scaling=a.scaling and not quick,
             seed=a.seed,
             data_dir=a.data_dir,
+            shared_process=quick,
         )
     res["total_s"] = time.perf_counter() - t0
     text = json.dumps(res, indent=1)

@@ -110,56 +110,56 @@ def machine_info() -> dict[str, Any]:
 
 
 def _spawn(
-    entry: Entry,
+    entries: list[Entry],
     folder: Path,
     *,
     repeats: int,
     budget: float,
     timeout: float,
     env_extra: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
+    """Measure ``entries`` in one fresh worker process; one result per entry."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 20))
     env.update(env_extra or {})
     with tempfile.TemporaryDirectory(prefix="am-bench-") as tmp:
         out = Path(tmp) / "result.json"
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.worker",
-            "--entry",
-            entry.id,
-            "--data",
-            str(folder),
-            "--out",
-            str(out),
-            "--repeats",
-            str(repeats),
-            "--budget",
-            str(budget),
-        ]
+        cmd = [sys.executable, "-m", "bench.worker", "--data", str(folder), "--out", str(out)]
+        cmd += ["--repeats", str(repeats), "--budget", str(budget)]
+        for e in entries:
+            cmd += ["--entry", e.id]
         t0 = time.perf_counter()
+        failure: str | None = None
         try:
             proc = subprocess.run(
-                cmd, env=env, cwd=str(_ROOT), capture_output=True, text=True, timeout=timeout
+                cmd,
+                env=env,
+                cwd=str(_ROOT),
+                capture_output=True,
+                text=True,
+                timeout=timeout * len(entries),
             )
+            if proc.returncode != 0:
+                tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
+                killed = proc.returncode < 0 or proc.returncode == 137
+                failure = ("killed (out of memory?) " if killed else "") + (
+                    f"exit {proc.returncode}: " + " | ".join(tail)[-400:]
+                )
         except subprocess.TimeoutExpired:
-            return {"entry": entry.id, "status": "timeout", "reason": f"over {timeout:.0f} s"}
+            failure = f"timeout: over {timeout:.0f} s"
         wall = time.perf_counter() - t0
-        if out.exists():
-            res = json.loads(out.read_text())
+        done = json.loads(out.read_text()) if out.exists() else []
+    results = []
+    for i, e in enumerate(entries):
+        if i < len(done):
+            res = done[i]
         else:
-            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-            killed = proc.returncode < 0 or proc.returncode == 137
-            res = {
-                "entry": entry.id,
-                "status": "error",
-                "reason": ("killed (out of memory?) " if killed else "")
-                + f"exit {proc.returncode}: "
-                + " | ".join(tail)[-400:],
-            }
-        res["wall_s"] = wall
-        return res
+            status = "timeout" if failure and failure.startswith("timeout") else "error"
+            res = {"entry": e.id, "status": status, "reason": failure or "no result"}
+        res["wall_s"] = wall / len(entries)
+        results.append(res)
+    return results
 
 
 def _select(
@@ -210,8 +210,14 @@ def run_suite(
     scaling: bool = False,
     seed: int = 0,
     data_dir: Path | None = None,
+    shared_process: bool = False,
 ) -> dict[str, Any]:
-    """Run the selected entries on every size; return the results (see :mod:`bench.report`)."""
+    """Run the selected entries on every size; return the results (see :mod:`bench.report`).
+
+    With ``shared_process`` (``--quick``) all entries of a size run one after the other in a single
+    worker process, which saves the imports of every process but makes cold calls and memory
+    peaks less meaningful.
+    """
     entries = _select(metrics, impls, kinds)
     started = _dt.datetime.now().astimezone()
     results: dict[str, Any] = {
@@ -226,6 +232,7 @@ def run_suite(
             "max_mem_gb": max_mem_gb,
             "seed": seed,
             "generator_version": _data.GENERATOR_VERSION,
+            "shared_process": shared_process,
         },
         "metrics": {k: {"level": v[0], "label": v[1]} for k, v in METRICS.items()},
         "entries": {
@@ -250,31 +257,44 @@ def run_suite(
         }
         del ds
         _log(f"== {n} x {h} x {w} ({n * h * w / 1e6:.1f}M pixels), data in {folder}")
+        todo: list[tuple[int, Entry]] = []
+        runs: list[dict[str, Any] | None] = [None] * len(entries)
         for i, e in enumerate(entries):
-            label = f"[{i + 1}/{len(entries)}] {e.id}"
             reason = available(e)
             if reason is None and e.memory is not None:
                 need = e.memory(n, h, w)
                 if need > max_mem_gb * 2**30:
                     reason = f"needs ~{need / 2**30:.1f} GiB > --max-mem-gb {max_mem_gb:g}"
             if reason is not None:
-                res = {"entry": e.id, "status": "skipped", "reason": reason}
+                runs[i] = {"entry": e.id, "status": "skipped", "reason": reason}
+                _log(f"[{i + 1}/{len(entries)}] {e.id}: skipped: {reason}")
             else:
-                res = _spawn(e, folder, repeats=repeats, budget=budget, timeout=timeout)
-                if compile_check and si == 0 and e.kind == "ours" and res.get("status") == "ok":
-                    with tempfile.TemporaryDirectory(prefix="am-numba-") as cache:
-                        cold = _spawn(
-                            e,
-                            folder,
-                            repeats=0,
-                            budget=budget,
-                            timeout=timeout,
-                            env_extra={"NUMBA_CACHE_DIR": cache},
-                        )
-                    if cold.get("status") == "ok":
-                        res["cold_nocache_s"] = cold["cold_s"]
-            _log(f"{label}: {_describe(res)}")
-            size_info["runs"].append(res)
+                todo.append((i, e))
+        if shared_process and todo:
+            batch = _spawn(
+                [e for _, e in todo], folder, repeats=repeats, budget=budget, timeout=timeout
+            )
+            for (i, e), res in zip(todo, batch):
+                runs[i] = res
+                _log(f"[{i + 1}/{len(entries)}] {e.id}: {_describe(res)}")
+            todo = []
+        for i, e in todo:
+            res = _spawn([e], folder, repeats=repeats, budget=budget, timeout=timeout)[0]
+            if compile_check and si == 0 and e.kind == "ours" and res.get("status") == "ok":
+                with tempfile.TemporaryDirectory(prefix="am-numba-") as cache:
+                    cold = _spawn(
+                        [e],
+                        folder,
+                        repeats=0,
+                        budget=budget,
+                        timeout=timeout,
+                        env_extra={"NUMBA_CACHE_DIR": cache},
+                    )[0]
+                if cold.get("status") == "ok":
+                    res["cold_nocache_s"] = cold["cold_s"]
+            runs[i] = res
+            _log(f"[{i + 1}/{len(entries)}] {e.id}: {_describe(res)}")
+        size_info["runs"] = runs
         results["sizes"].append(size_info)
     if scaling:
         results["scaling"] = run_scaling(
@@ -306,7 +326,7 @@ def run_scaling(
             if reason is not None:
                 res = {"entry": e.id, "status": "skipped", "reason": reason}
             else:
-                res = _spawn(e, folder, repeats=repeats, budget=budget, timeout=timeout)
+                res = _spawn([e], folder, repeats=repeats, budget=budget, timeout=timeout)[0]
             _log(f"  {entry_id}: {_describe(res)}")
             rows.append({"size": [n, h, w], "pixels": n * h * w, **res})
     exponents = {}
