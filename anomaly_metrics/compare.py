@@ -205,7 +205,7 @@ class ModelComparison(NamedTuple):
     """All pairwise comparisons of a set of models (see :func:`compare_models`).
 
     ``models`` is the ranking, best average rank first; ``average_ranks`` and ``stats``
-    (:class:`PerImageStats` on the common images) follow that order. ``pairs`` holds one
+    (:class:`PerImageStats`, image indices into the arrays as given) follow that order. ``pairs`` holds one
     :class:`PairwiseTest` per pair, in ranking order. ``groups`` are the maximal runs of
     consecutive models in the ranking among which no pair differs significantly (after Holm's
     correction): models of one group cannot be told apart. ``print(result)`` shows it as a table.
@@ -319,8 +319,10 @@ def _groups(significant: NDArray[np.bool_]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(range(i, j + 1)) for i, j in runs)
 
 
-def _check_models(per_image_scores: Any) -> tuple[list[str], NDArray[np.float64]]:
-    """Names and a (M, N) array of the common images; precise errors for everything else."""
+def _check_models(
+    per_image_scores: Any,
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.bool_]]:
+    """Names, the (M, N) values and the mask of the common images; precise errors otherwise."""
     if not isinstance(per_image_scores, Mapping):
         raise TypeError(
             "`per_image_scores` must be a mapping of model name to per-image values, got "
@@ -360,7 +362,7 @@ def _check_models(per_image_scores: Any) -> tuple[list[str], NDArray[np.float64]
             "`per_image_scores` must have at least 2 images scored by every model (not nan), "
             f"got {n_common} of {ref.shape[0]}."
         )
-    return names, np.stack(arrays)[:, ~ref_nan]
+    return names, np.stack(arrays), ~ref_nan
 
 
 def compare_models(
@@ -396,8 +398,8 @@ def compare_models(
     Returns
     -------
     ModelComparison
-        ``models`` (ranking, best first), ``average_ranks``, ``stats`` (per model, on the common
-        images), ``pairs`` (:class:`PairwiseTest`: statistic, p-value, Holm-adjusted p-value,
+        ``models`` (ranking, best first), ``average_ranks``, ``stats`` (per model; nan ignored,
+        indices into the arrays as given), ``pairs`` (:class:`PairwiseTest`: statistic, p-value, Holm-adjusted p-value,
         significance, fraction of images each model wins, ties, mean difference), ``groups``
         (runs of the ranking that cannot be told apart), ``test``, ``alpha``, ``n_images``,
         ``higher_is_better``. ``print(result)`` (or ``result.to_table()``) gives a text table.
@@ -444,7 +446,8 @@ def compare_models(
     alpha = check_fraction(alpha, "alpha", low_open=True, high_open=True)
     if not isinstance(higher_is_better, (bool, np.bool_)):
         raise TypeError(f"`higher_is_better` must be a bool, got {_describe(higher_is_better)}.")
-    names, values = _check_models(per_image_scores)
+    names, full, common = _check_models(per_image_scores)
+    values = full[:, common]
     import scipy.stats
 
     m, n = values.shape
@@ -481,7 +484,7 @@ def compare_models(
             )
         )
     groups = tuple(tuple(ranked[i] for i in g) for g in _groups(significant))
-    stats = tuple(_per_image_stats(v) for v in vals)
+    stats = tuple(_per_image_stats(full[i]) for i in order)
     return ModelComparison(
         models=tuple(ranked),
         average_ranks=tuple(float(avg_ranks[i]) for i in order),
@@ -1143,9 +1146,10 @@ def bootstrap_ci(
 
     valid = values[~np.isnan(values)]
     if valid.size < n_resamples:
+        hint = ' by="class" keeps both classes in every resample.' if by == "image" else ""
         warn_undefined(
             f"The metric is undefined on {n_resamples - valid.size} of {n_resamples} resamples "
-            '(e.g. one class only); they are left out of the interval. by="class" avoids this.'
+            f"(e.g. one class only); they are left out of the interval.{hint}"
         )
     if valid.size == 0:
         nan = float("nan")
