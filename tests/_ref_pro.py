@@ -7,12 +7,14 @@ image with ``scipy.ndimage.label`` (3x3 structure), give each background pixel a
 and integrate up to the limit with linear interpolation. No code is shared with the library.
 
 Also: a deterministic synthetic data generator (realistic blob masks, smooth maps) for the tests
-and the speed measurement.
+and the speed measurement, and a hypothesis strategy of mask batches (blobs, lines,
+checkerboards, single pixels, full / empty and 1-pixel-wide images, serpentines).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 from scipy import ndimage as ndi
 
 STRUCTURES = {8: np.ones((3, 3), bool), 4: ndi.generate_binary_structure(2, 1)}
@@ -124,3 +126,56 @@ def synthetic_batch(n=500, h=256, w=256, *, seed=0, normal_fraction=0.4, dtype=n
     maps += 2.0 * ndi.gaussian_filter(masks.astype(np.float32), sigma=(0, 3, 3))
     maps += 0.2 * rng.standard_normal(size=maps.shape, dtype=np.float32)
     return maps.astype(dtype, copy=False), masks
+
+
+KINDS = ("random", "blobs", "lines", "checkerboard", "single", "full", "empty", "snake")
+
+
+def _image(rng, kind, h, w):
+    if kind == "random":
+        return rng.random((h, w)) < rng.choice([0.1, 0.3, 0.5, 0.7, 0.9])
+    if kind == "full":
+        return np.ones((h, w), bool)
+    if kind == "empty":
+        return np.zeros((h, w), bool)
+    if kind == "checkerboard":
+        yy, xx = np.mgrid[0:h, 0:w]
+        period = int(rng.integers(1, 3))
+        return ((yy // period + xx // period) % 2 == rng.integers(0, 2)).astype(bool)
+    if kind == "single":
+        m = np.zeros(h * w, bool)
+        m[rng.choice(h * w, size=min(h * w, int(rng.integers(1, 5))), replace=False)] = True
+        return m.reshape(h, w)
+    m = np.zeros((h, w), bool)
+    if kind == "lines":
+        for _ in range(int(rng.integers(1, 4))):
+            r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+            direction = rng.integers(0, 4)
+            for t in range(max(h, w)):
+                y, x = [(r, t), (t, c), (t, t + c - r), (t, r + c - t)][direction]
+                if 0 <= y < h and 0 <= x < w:
+                    m[y, x] = True
+        return m
+    if kind == "blobs":
+        yy, xx = np.mgrid[0:h, 0:w]
+        for _ in range(int(rng.integers(1, 4))):
+            cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+            ry, rx = rng.uniform(0.5, h / 2 + 1), rng.uniform(0.5, w / 2 + 1)
+            m |= ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1
+        return m
+    # snake: a serpentine path; one long component whose arms join late in the scan
+    for y in range(0, h, 2):
+        m[y] = True
+        if y + 1 < h:
+            m[y + 1, w - 1 if (y // 2) % 2 == 0 else 0] = True
+    return m
+
+
+@st.composite
+def mask_batches(draw, max_n=4, max_side=20):
+    n = draw(st.integers(1, max_n))
+    h = draw(st.one_of(st.just(1), st.integers(1, max_side)))
+    w = draw(st.one_of(st.just(1), st.integers(1, max_side)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))
+    return np.stack([_image(rng, k, h, w) for k in kinds])

@@ -1,0 +1,103 @@
+"""connected_components against scipy.ndimage.label, image by image with a running offset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _ref_pro import mask_batches, ref_labels, synthetic_batch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import anomaly_metrics as am
+from anomaly_metrics._components import _region_ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(mask_batches(), st.sampled_from((4, 8)))
+def test_equals_scipy_label_per_image(masks, connectivity):
+    got = am.connected_components(masks, connectivity=connectivity)
+    assert got.dtype == np.int32
+    assert got.shape == masks.shape
+    np.testing.assert_array_equal(got, ref_labels(masks, connectivity))
+
+
+@settings(max_examples=150, deadline=None)
+@given(mask_batches(), st.sampled_from((4, 8)))
+def test_region_ids_are_labels_of_foreground_pixels(masks, connectivity):
+    ids, sizes = _region_ids(np.ascontiguousarray(masks), connectivity)
+    ref = ref_labels(masks, connectivity)
+    np.testing.assert_array_equal(ids, ref[masks] - 1)
+    np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
+    assert ids.dtype == np.int32 and sizes.dtype == np.int64
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_threaded_path_on_a_large_batch(connectivity):
+    # 24 x 256 x 256 pixels is above the single-thread cut-off: chunks run on threads
+    _, masks = synthetic_batch(24, 256, 256, seed=5)
+    masks[3] = True  # an all-foreground image inside the batch
+    masks[7, ::2, ::2] = True  # many single-pixel components
+    got = am.connected_components(masks, connectivity=connectivity)
+    ref = ref_labels(masks, connectivity)
+    np.testing.assert_array_equal(got, ref)
+    ids, sizes = _region_ids(masks, connectivity)
+    np.testing.assert_array_equal(ids, ref[masks] - 1)
+    np.testing.assert_array_equal(sizes, np.bincount(ref.ravel())[1:])
+
+
+def test_shapes_and_input_kinds():
+    masks = np.array([[[1, 1, 0], [0, 0, 0], [0, 1, 1]], [[0, 0, 0], [0, 0, 0], [0, 0, 0]]])
+    expected = np.array([[[1, 1, 0], [0, 0, 0], [0, 2, 2]], [[0, 0, 0], [0, 0, 0], [0, 0, 0]]])
+    np.testing.assert_array_equal(am.connected_components(masks), expected)
+    np.testing.assert_array_equal(am.connected_components(masks.tolist()), expected)
+    np.testing.assert_array_equal(am.connected_components(masks.astype(np.float32)), expected)
+    four_d = am.connected_components(masks[:, None])
+    assert four_d.shape == (2, 1, 3, 3)
+    np.testing.assert_array_equal(four_d[:, 0], expected)
+    single = am.connected_components(masks[0].astype(bool))
+    assert single.shape == (3, 3)
+    np.testing.assert_array_equal(single, expected[0])
+    # non-contiguous input
+    np.testing.assert_array_equal(am.connected_components(np.asfortranarray(masks)), expected)
+    # an image with no pixel at all
+    assert am.connected_components(np.zeros((2, 0, 4), bool)).shape == (2, 0, 4)
+
+
+def test_corner_touching_pixels_depend_on_connectivity():
+    diag = np.eye(4, dtype=bool)
+    assert am.connected_components(diag).max() == 1
+    assert am.connected_components(diag, connectivity=4).max() == 4
+    # images never join, even when their masks touch across the batch boundary
+    batch = np.ones((3, 2, 2), bool)
+    np.testing.assert_array_equal(
+        am.connected_components(batch), np.arange(1, 4)[:, None, None] * np.ones((3, 2, 2), int)
+    )
+
+
+@pytest.mark.parametrize(
+    ("masks", "kwargs", "exc", "fragment"),
+    [
+        (np.full((2, 3, 3), 255), {}, ValueError, "`masks > 0`"),
+        (np.full((2, 3, 3), 0.5), {}, ValueError, "`masks` must be bool or all 0 or 1"),
+        (np.zeros((2, 2, 3, 3)), {}, ValueError, "must have shape (N, H, W), (N, 1, H, W)"),
+        (np.zeros(5), {}, ValueError, "must have shape (N, H, W)"),
+        (np.array([["a", "b"]]), {}, TypeError, "`masks` must be bool or numbers"),
+        (None, {}, TypeError, "`masks` must be an array-like"),
+        (np.zeros((1, 3, 3)), {"connectivity": 6}, ValueError, "`connectivity` must be 4"),
+        (np.zeros((1, 3, 3)), {"connectivity": "8"}, TypeError, "`connectivity` must be the int"),
+        (np.zeros((1, 3, 3)), {"connectivity": 8.0}, TypeError, "`connectivity` must be the int"),
+        (np.zeros((1, 3, 3)), {"connectivity": True}, TypeError, "`connectivity` must be the int"),
+    ],
+)
+def test_errors(masks, kwargs, exc, fragment):
+    with pytest.raises(exc, match=None) as info:
+        am.connected_components(masks, **kwargs)
+    assert fragment in str(info.value)
+
+
+def test_numpy_integer_connectivity_is_accepted():
+    masks = np.eye(3, dtype=bool)
+    np.testing.assert_array_equal(
+        am.connected_components(masks, connectivity=np.int64(4)),
+        am.connected_components(masks, connectivity=4),
+    )
