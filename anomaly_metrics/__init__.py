@@ -9,6 +9,25 @@ from ._components import connected_components
 from ._curves import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
 from ._distribution import ScoreDistribution, score_distribution
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
+from ._histogram import (
+    BoundedAupimo,
+    BoundedThreshold,
+    BoundedValue,
+    PimoHistogram,
+    ProHistogram,
+    aupimo_from_histogram,
+    aupr_from_histogram,
+    aupro_from_histogram,
+    auroc_from_histogram,
+    bin_lower_edges,
+    f1_adaptive_threshold_from_histogram,
+    f1_max_from_histogram,
+    merge_histograms,
+    pimo_histogram,
+    pro_histogram,
+    ranking_histogram,
+    score_bins,
+)
 from ._integrate import auc
 from ._normalization import MinMax, min_max, normalize_min_max
 from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
@@ -32,13 +51,18 @@ __all__ = [
     # result types
     "AupimoResult",
     "BootstrapCI",
+    "BoundedAupimo",
+    "BoundedThreshold",
+    "BoundedValue",
     "MinMax",
     "ModelComparison",
     "PairwiseTest",
     "PerImageStats",
     "PimoCurves",
+    "PimoHistogram",
     "PrecisionRecallCurve",
     "ProCurve",
+    "ProHistogram",
     "RocCurve",
     "ScoreDistribution",
     # warnings
@@ -46,16 +70,24 @@ __all__ = [
     # curves and areas
     "auc",
     "aupimo",
+    "aupimo_from_histogram",
     "aupr",
+    "aupr_from_histogram",
     "aupro",
+    "aupro_from_histogram",
     "auroc",
+    "auroc_from_histogram",
+    "bin_lower_edges",
     "bootstrap_ci",
     "compare_models",
     "connected_components",
     # thresholds and F1
     "f1_adaptive_threshold",
+    "f1_adaptive_threshold_from_histogram",
     "f1_max",
+    "f1_max_from_histogram",
     "f1_score",
+    "merge_histograms",
     # normalisation and statistics
     "min_max",
     "normalize_min_max",
@@ -64,9 +96,13 @@ __all__ = [
     "per_image_stats",
     "pgn",
     "pimo_curves",
+    "pimo_histogram",
     "precision_recall_curve",
     "pro",
     "pro_curve",
+    "pro_histogram",
+    "ranking_histogram",
     "roc_curve",
+    "score_bins",
     "score_distribution",
 ]
