@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import ranking_problems
 
@@ -338,6 +338,90 @@ def test_aupro_anomalib_golden_cases():
 
 
 # --------------------------------------------------------------------------------------------
+# AUPIMO
+
+
+@st.composite
+def pimo_problems(draw):
+    """(maps, masks, fpr_bounds): >= 1 normal and >= 1 anomalous image, a reachable lower bound."""
+    maps, masks = draw(segmentation_problems(max_side=12))
+    masks[0].flat[draw(st.integers(0, masks[0].size - 1))] = True  # >= 1 anomalous image
+    n_normal = draw(st.integers(1, 3))
+    extra = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).normal(
+        size=(n_normal, *maps.shape[1:])
+    )
+    if draw(st.booleans()):
+        extra = np.round(extra, 1)  # ties
+    maps = np.concatenate([maps, extra.astype(maps.dtype)])
+    masks = np.concatenate([masks, np.zeros(extra.shape, bool)])
+    normal = maps[~masks.reshape(masks.shape[0], -1).any(axis=1)].astype(np.float64)
+    smallest = np.count_nonzero(normal == normal.max()) / normal.size  # reachable shared FPR
+    lo = smallest * draw(st.sampled_from((1.0, 1.5, 3.0)))
+    hi = min(1.0, lo * draw(st.sampled_from((2.0, 10.0, 100.0))))
+    return maps, masks, (lo, hi)
+
+
+@settings(max_examples=80, deadline=None)
+@given(pimo_problems(), BITS)
+def test_aupimo_within_bound(problem, bits):
+    maps, masks, bounds = problem
+    assume(bounds[0] < bounds[1])  # not when every normal pixel ties at the top
+    exact = am.aupimo(maps, masks, fpr_bounds=bounds, num_thresholds=None)
+    h = am.pimo_histogram(maps, masks, bits=bits)
+    got = am.aupimo_from_histogram(h, fpr_bounds=bounds)
+    np.testing.assert_array_equal(got.image_classes, exact.image_classes)
+    anomalous = exact.image_classes == 1
+    assert np.all(np.isnan(got.per_image[~anomalous]))
+    assert np.all(np.isnan(got.per_image_error_bound[~anomalous]))
+    diff = np.abs(got.per_image[anomalous] - exact.per_image[anomalous])
+    assert np.all(diff <= got.per_image_error_bound[anomalous]), (diff, got, exact)
+    assert abs(got.mean - exact.mean) <= got.error_bound
+
+
+def _anomalib_pimo_maps():
+    """anomalib's PIMO test data (reference §16.4): 1 normal, 2 anomalous 1000 x 1000 images."""
+    normal = np.ones(1_000_000, np.float32)
+    for k in (100_000, 10_000, 1000, 100, 10, 1):
+        normal[:k] += 1
+    normal = normal.reshape(1000, 1000)
+    maps = np.stack([normal, normal, normal])
+    masks = np.zeros(maps.shape, bool)
+    masks[1] = True
+    masks[2].flat[:100_000] = True
+    return maps, masks
+
+
+@pytest.mark.parametrize(
+    ("bounds", "anom1", "anom2"),
+    [((1e-1, 1.0), 0.55, 1.0), ((1e-3, 1e-1), 0.03025, 0.3025), ((1e-5, 1e-4), 5.5e-5, 5.5e-4)],
+)
+def test_aupimo_anomalib_golden_cases(bounds, anom1, anom2):
+    """Scores 1..7 fall in separate bins and tie across classes: the diagonal is exact."""
+    maps, masks = _anomalib_pimo_maps()
+    got = am.aupimo_from_histogram(am.pimo_histogram(maps, masks), fpr_bounds=bounds)
+    assert np.isnan(got.per_image[0])
+    np.testing.assert_allclose(got.per_image[1:], [anom1, anom2], rtol=1e-9)
+    assert got.mean == pytest.approx((anom1 + anom2) / 2, rel=1e-9)
+    assert np.all(got.per_image_error_bound[1:] >= 0)
+
+
+def test_aupimo_merge_and_state_size():
+    maps, masks = _synthetic_set(n=12, side=32, seed=4)
+    whole = am.pimo_histogram(maps, masks)
+    parts = [am.pimo_histogram(maps[i : i + 4], masks[i : i + 4]) for i in (0, 4, 8)]
+    merged = am.merge_histograms(*parts)
+    np.testing.assert_allclose(merged.normal_fpr, whole.normal_fpr, rtol=1e-13)
+    assert merged.num_normal == whole.num_normal
+    for field in ("defect_bins", "defect_counts", "image_classes"):
+        np.testing.assert_array_equal(getattr(merged, field), getattr(whole, field))
+    assert whole.defect_bins.size == masks.sum()  # defect pixels only, nothing else grows
+    assert whole.normal_fpr.nbytes == 8 * 2**20
+    reordered = am.merge_histograms(parts[2], parts[0], parts[1])
+    a, b = (am.aupimo_from_histogram(h, fpr_bounds=(1e-3, 1e-2)) for h in (merged, reordered))
+    assert a.mean == pytest.approx(b.mean, abs=1e-13)
+
+
+# --------------------------------------------------------------------------------------------
 # accuracy at the default bits on a realistic synthetic set
 
 
@@ -374,8 +458,13 @@ def test_default_bits_accuracy_on_a_realistic_set():
     ]:
         assert abs(value - exact) <= bound, name
         errors[name] = abs(value - exact)
+    exact = am.aupimo(maps, masks, fpr_bounds=(1e-4, 1e-3), num_thresholds=None)
+    binned = am.aupimo_from_histogram(am.pimo_histogram(maps, masks), fpr_bounds=(1e-4, 1e-3))
+    assert abs(binned.mean - exact.mean) <= binned.error_bound
+    errors["aupimo"] = abs(binned.mean - exact.mean)
     assert errors["auroc"] <= 1e-4
     assert errors["aupro"] <= 1e-4
+    assert errors["aupimo"] <= 1e-4
     assert errors["aupr"] <= 5e-4
 
 
@@ -411,6 +500,10 @@ def test_one_class_is_nan_with_a_warning():
 
 H12 = np.zeros((2, 2**12), np.int64)
 PRO12 = am.ProHistogram(np.zeros(2**12, np.int64), np.zeros(2**12), 0)
+
+PIMO12 = am.PimoHistogram(
+    np.zeros(2**12), 1, np.zeros(3, np.uint32), np.array([3]), np.array([0, 1], np.int8)
+)
 
 BAD_CALLS = [
     (lambda: am.ranking_histogram([0.1], [1], bits=0), ValueError, "`bits` must be in [1, 24]"),
@@ -450,7 +543,29 @@ BAD_CALLS = [
     (lambda: am.aupro_from_histogram(PRO12, fpr_limit=1.5), ValueError, "`fpr_limit` must be in"),
     (lambda: am.aupro_from_histogram(PRO12._replace(num_regions=-1)), ValueError, ">= 0"),
     (lambda: am.aupro_from_histogram(PRO12._replace(num_regions=1.0)), TypeError, "must be an int"),
+    (lambda: am.aupimo_from_histogram(H12), TypeError, "must be a PimoHistogram"),
+    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=1e-4), TypeError, "a pair"),
+    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(1e-4,)), ValueError, "1 values"),
+    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(1e-3, 1e-4)), ValueError, "0 < lower"),
+    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(0, 1e-4)), ValueError, "0 < lower"),
+    (
+        lambda: am.aupimo_from_histogram(PIMO12._replace(num_normal=0, image_classes=[1])),
+        ValueError,
+        "at least one normal image",
+    ),
+    (
+        lambda: am.aupimo_from_histogram(PIMO12._replace(defect_counts=[2])),
+        ValueError,
+        "must be consistent",
+    ),
+    (
+        lambda: am.aupimo_from_histogram(PIMO12._replace(normal_fpr=np.zeros(2**12, int))),
+        TypeError,
+        "float normal_fpr",
+    ),
+    (lambda: am.pimo_histogram(np.ones((2, 2)), np.ones((2, 3))), ValueError, "same shape"),
     (lambda: am.merge_histograms(), TypeError, "at least one histogram"),
+    (lambda: am.merge_histograms(PIMO12, PRO12), TypeError, "must be a PimoHistogram"),
     (lambda: am.merge_histograms(H12, H12[:, :2048]), ValueError, "same bits"),
     (lambda: am.merge_histograms(PRO12, H12), TypeError, "must be a ProHistogram"),
 ]
