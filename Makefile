@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 TORCH_PIN := torch==2.13.0
 
-.PHONY: test lint install bench bench-quick bench-peers clean
+.PHONY: test lint install bench bench-quick bench-peers clean demo
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ $(PEERS_STAMP): pyproject.toml
 
 bench-peers: $(PEERS_STAMP)
 	$(PEERS_PY) -m bench --scaling $(BENCH_ARGS)
+
+# Set up (as `install`), then evaluate a synthetic MVTec AD-layout set written on the fly.
+demo: $(STAMP)
+	$(VENV)/bin/anomaly-metrics demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -8,6 +8,7 @@ cached on disk. Positive means ``score >= threshold``; undefined metrics are ``n
 from ._components import connected_components
 from ._curves import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
 from ._distribution import ScoreDistribution, score_distribution
+from ._evaluate import evaluate
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
 from ._histogram import (
     BoundedAupimo,
@@ -81,6 +82,8 @@ __all__ = [
     "bootstrap_ci",
     "compare_models",
     "connected_components",
+    # everything at once
+    "evaluate",
     # thresholds and F1
     "f1_adaptive_threshold",
     "f1_adaptive_threshold_from_histogram",
