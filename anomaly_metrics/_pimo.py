@@ -16,10 +16,12 @@ Two curves
     bounds by linear interpolation in ``ln(FPR)``.
 
 How it is fast (AUPIMO never builds the ``(N, K)`` curves)
-    Binned: one pass bins every normal pixel against the thresholds (a computed index corrected
-    against the actual thresholds, so comparisons stay exact), which gives the shared FPR at all
-    ``K`` thresholds; the bounds select a small threshold range, and one pass per anomalous
-    image bins its defect pixels into that range only and integrates on the fly.
+    Binned: a coarse, cache-resident histogram of the normal scores locates the threshold where
+    the shared FPR crosses the upper bound; only the normal scores above it (about ``upper`` of
+    them) are binned against the thresholds (a computed index corrected against the actual
+    thresholds, so comparisons stay exact), which gives the shared FPR at every threshold the
+    bounds can select. One pass per anomalous image then bins its defect pixels into the
+    selected range only and integrates on the fly.
     Exact: a radix selection on the bit patterns of the normal scores finds the top
     ``upper * #normal`` of them (2-4 streaming passes, no sort of the rest); only those few
     thousand values become curve levels, and each anomalous image counts its defect pixels into
@@ -247,26 +249,6 @@ def _bin_index(x, t, t0, inv_step):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _bin_histogram_kernel(maps, masks, images, which, t, t0, inv_step, hist):  # pragma: no cover
-    """``hist[c]`` += pixels of the listed images positive at exactly ``c`` thresholds.
-
-    ``which``: 0 counts every pixel, 1 the defect pixels (mask True), 2 the others. One streaming
-    pass, a few flops per pixel: NumPy would need ``searchsorted`` per pixel (a cold binary
-    search) or a sort. Inputs are not validated; call through `pimo_curves` / `aupimo`.
-    """
-    for r in range(images.shape[0]):
-        i = images[r]
-        row = maps[i]
-        mrow = masks[i]
-        for p in range(row.shape[0]):
-            if which == 1 and not mrow[p]:
-                continue
-            if which == 2 and mrow[p]:
-                continue
-            hist[_bin_index(np.float64(row[p]), t, t0, inv_step)] += 1
-
-
-@njit(cache=True, nogil=True)
 def _pimo_rows_kernel(maps, masks, images, t, t0, inv_step, tpr, fp_total):  # pragma: no cover
     """Per-image TPR rows at every threshold (anomalous images), FP totals (normal images).
 
@@ -372,20 +354,102 @@ def _binned_setup(
     return t, t64, float(t64[0]), float(inv_step)
 
 
-def _shared_fp_binned(
-    prep: _Prepared, t64: NDArray[np.float64], t0: float, inv_step: float
-) -> NDArray[np.int64]:
-    """Normal pixels ``>= t`` at every threshold ``t`` (one pass over the normal images)."""
-    maps, masks = prep.flat_maps, prep.flat_masks
-    k = t64.shape[0]
+@njit(cache=True, nogil=True)
+def _coarse_histogram_kernel(maps, images, t0, scale, hist):  # pragma: no cover - compiled
+    """``hist[b]`` += the listed images' scores in coarse bin ``b`` of ``[t0, max]`` (linear).
 
-    def run(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
-        hist = np.zeros(k + 1, np.int64)
-        _bin_histogram_kernel(maps, masks, imgs, 0, t64, t0, inv_step, hist)
+    A small (cache-resident) histogram that locates the threshold range the FPR bounds need
+    before the exact binning. Inputs are not validated; call through `aupimo`.
+    """
+    g = hist.shape[0]
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            f = (np.float64(row[p]) - t0) * scale
+            if f < 0.0:
+                b = 0
+            elif f >= g:
+                b = g - 1
+            else:
+                b = np.int64(f)
+            hist[b] += 1
+
+
+@njit(cache=True, nogil=True)
+def _tail_histogram_kernel(maps, images, t, t0, inv_step, c, hist):  # pragma: no cover
+    """Bin the listed images' scores ``>= t[c]`` by threshold; return the max score below it.
+
+    ``hist[j - c]`` counts scores positive at exactly ``j + 1`` thresholds (``j >= c``); scores
+    below ``t[c]`` cost one comparison. Inputs are not validated; call through `aupimo`.
+    """
+    tc = t[c]
+    below = -np.inf
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            x = np.float64(row[p])
+            if x < tc:
+                if x > below:
+                    below = x
+                continue
+            hist[_bin_index(x, t, t0, inv_step) - c - 1] += 1
+    return below
+
+
+_COARSE_BINS = 4096
+
+
+def _rank_for_fpr(level: float, n: int) -> int:
+    """The fewest of ``n`` pixels whose fraction, computed in float64, is ``>= level``."""
+    rank = max(1, min(n, math.ceil(level * n)))
+    while rank > 1 and (rank - 1) / n >= level:
+        rank -= 1
+    while rank < n and rank / n < level:
+        rank += 1
+    return rank
+
+
+def _shared_fp_tail(
+    prep: _Prepared, t64: NDArray[np.float64], t0: float, inv_step: float, hi: float
+) -> tuple[int, int, NDArray[np.int64]]:
+    """Normal pixels ``>= t[j]`` for the thresholds ``j >= c`` that the FPR bounds can select.
+
+    Returns ``(c, j0, fp)``: ``fp[j - c]`` for ``j >= c``; the shared FPR at ``t[c]`` is at least
+    ``hi`` (so the thresholds nearest both bounds are ``>= c``), and ``j0 <= c`` is the first
+    threshold with the same count as ``t[c]`` (where anomalib's first-nearest rule lands when
+    ``t[c]`` is nearest). A coarse histogram finds ``c``; only scores ``>= t[c]`` (about ``hi``
+    of the normal pixels) are binned exactly.
+    """
+    maps = prep.flat_maps
+    k = t64.shape[0]
+    n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
+    rank = _rank_for_fpr(hi, n_normal_pixels)
+    scale = _COARSE_BINS * inv_step / (k - 1)
+
+    def coarse(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
+        hist = np.zeros(_COARSE_BINS, np.int64)
+        _coarse_histogram_kernel(maps, imgs, t0, scale, hist)
         return hist
 
-    hist = sum(_run_chunked(run, prep.normal, maps.shape[1]))
-    return np.cumsum(hist[:0:-1])[::-1]  # fp[j] = sum(hist[j + 1:])
+    hist = sum(_run_chunked(coarse, prep.normal, maps.shape[1]))
+    above = np.cumsum(hist[::-1])[::-1]
+    b = int(np.flatnonzero(above >= rank)[-1])
+    c = max(0, math.floor(b * (k - 1) / _COARSE_BINS) - 2)  # a margin for rounding
+    for _ in range(2):
+
+        def fine(imgs: NDArray[np.int64], c: int = c) -> tuple[NDArray[np.int64], float]:
+            hist = np.zeros(k - c, np.int64)
+            below = _tail_histogram_kernel(maps, imgs, t64, t0, inv_step, c, hist)
+            return hist, below
+
+        parts = _run_chunked(fine, prep.normal, maps.shape[1])
+        fp = np.cumsum(sum(p[0] for p in parts)[::-1])[::-1]
+        if fp[0] >= rank or c == 0:
+            break
+        c = 0  # pragma: no cover - the margin failed: bin everything
+    below = max(p[1] for p in parts)
+    j0 = c if c == 0 else min(c, int(np.searchsorted(t64, below, side="right")))
+    return c, j0, fp
 
 
 def _index_at_fpr(shared_fpr: NDArray[np.float64], level: float) -> int:
@@ -799,15 +863,17 @@ def _aupimo_binned(
 ) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
     maps, masks = prep.flat_maps, prep.flat_masks
     _, t64, t0, inv_step = _binned_setup(prep, k)
-    fp = _shared_fp_binned(prep, t64, t0, inv_step)
+    c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
     n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
-    shared_fpr = fp / n_normal_pixels
-    if lo < shared_fpr[-1]:
+    tail_fpr = fp / n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
+    if lo < tail_fpr[-1]:
         raise _unreachable_error(lo, int(fp[-1]), n_normal_pixels)
-    a = _index_at_fpr(shared_fpr, hi)  # the upper FPR bound is the lower threshold
-    b = _index_at_fpr(shared_fpr, lo)
+    # the upper FPR bound is the lower threshold; thresholds j0..c share the FPR at c
+    a, b = (c + _index_at_fpr(tail_fpr, level) for level in (hi, lo))
+    a, b = (j0 if idx == c else idx for idx in (a, b))
+    shared_fpr = np.concatenate((np.full(c - j0, tail_fpr[0]), tail_fpr))  # from j0 on
     for level, idx, name in ((lo, b, "lower"), (hi, a, "upper")):
-        got = float(shared_fpr[idx])
+        got = float(shared_fpr[idx - j0])
         if abs(got - level) > 1e-2 * level:
             _warn(
                 f"The {name} bound of the shared FPR integration range is not exactly achieved: "
@@ -834,7 +900,7 @@ def _aupimo_binned(
         _warn(f"Cannot compute AUPIMO because {few}. Computation was forced!")
     if n_points < _FEW_POINTS:
         _warn(f"The AUPIMO may be inaccurate because {few}.")
-    log_fpr = np.log(shared_fpr[a : b + 1])
+    log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
     out = np.zeros(maps.shape[0], np.float64)
     _run_chunked(
         lambda imgs: _aupimo_binned_kernel(
@@ -852,11 +918,7 @@ def _aupimo_exact(
     maps, masks = prep.flat_maps, prep.flat_masks
     n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
     # the fewest top normal pixels whose shared FPR reaches `hi`
-    rank = max(1, min(n_normal_pixels, math.ceil(hi * n_normal_pixels)))
-    while rank > 1 and (rank - 1) / n_normal_pixels >= hi:
-        rank -= 1
-    while rank < n_normal_pixels and rank / n_normal_pixels < hi:
-        rank += 1
+    rank = _rank_for_fpr(hi, n_normal_pixels)
     levels, fp = _top_normal_levels(prep, rank)
     shared_fpr = fp / n_normal_pixels
     if lo < shared_fpr[-1]:

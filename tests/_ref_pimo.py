@@ -149,3 +149,17 @@ def ref_exact_areas(curves, fpr_bounds) -> np.ndarray:
         area = np.sum((b_v - a_v) * (2 * ya + slope * (a_v - xa_v) + slope * (b_v - xa_v)) / 2)
         out[i] = min(max(area / (hi - lo), 0.0), 1.0)
     return out
+
+
+def ref_aupimo_from_curves(curves, fpr_bounds):
+    """anomalib's integration rules applied to given binned curves: per_image, points, bounds."""
+    lo, hi = fpr_bounds
+    shared = curves.shared_fpr
+    a = ref_index_at(shared, hi)
+    b = ref_index_at(shared, lo)
+    x = np.log(shared[a : b + 1][::-1])
+    per_image = np.full(curves.image_classes.shape[0], np.nan)
+    for i in np.flatnonzero(curves.image_classes):
+        y = curves.per_image_tpr[i, a : b + 1][::-1]
+        per_image[i] = min(max(np.trapezoid(y, x) / math.log(hi / lo), 0.0), 1.0)
+    return per_image, b - a + 1, (curves.thresholds[a], curves.thresholds[b])

@@ -12,6 +12,7 @@ import pytest
 from _ref_pimo import (
     ref_aupimo_binned,
     ref_aupimo_exact,
+    ref_aupimo_from_curves,
     ref_exact_areas,
     ref_linspace,
     ref_pimo_curves,
@@ -234,19 +235,22 @@ def test_binary_classification_rates():
 )
 def test_binary_classification_counts(scale, norm_fp, anom_fp, anom_tp):
     """The counting kernel at given thresholds: anomalib's [[TN, FP], [FN, TP]] table."""
-    pred = np.array([[1, 2, 3, 4], [1, 2, 3, 4]], np.float32)
-    gts = np.array([[False] * 4, [False, False, True, True]])
+    pred = np.array([1, 2, 3, 4], np.float32)
+    gt = np.array([False, False, True, True])
     t = np.array([1, 2, 3, 4], np.float64) * scale
     inv_step = 3 / (t[-1] - t[0])
 
-    def counts(image, which):
-        hist = np.zeros(5, np.int64)
-        _pimo._bin_histogram_kernel(pred, gts, np.array([image]), which, t, t[0], inv_step, hist)
-        return np.cumsum(hist[:0:-1])[::-1].tolist()  # positives at each threshold
+    def positives(scores, mask):
+        """(false positives, true positives) at each threshold, from the per-image kernel."""
+        rows, masks = scores[None], mask[None]
+        tpr = np.zeros((1, 4))
+        fp = np.zeros(4, np.int64)
+        _pimo._pimo_rows_kernel(rows, masks, np.array([0]), t, t[0], inv_step, tpr, fp)
+        return fp.tolist(), (tpr[0] * mask.sum()).round().astype(int).tolist()
 
-    assert counts(0, 0) == norm_fp
-    assert counts(1, 2) == anom_fp
-    assert counts(1, 1) == anom_tp
+    assert positives(pred, np.zeros(4, bool))[0] == norm_fp
+    assert positives(pred[~gt], np.zeros(2, bool))[0] == anom_fp
+    assert positives(pred, gt)[1] == anom_tp
 
 
 # ----------------------------------------------------------------------------------------------
@@ -434,6 +438,50 @@ def test_binned_aupimo_equals_trapezoid_of_full_curves(dtype):
         assert result.per_image[i] == pytest.approx(min(max(area, 0), 1), abs=1e-12)
     assert result.num_points == b - a + 1
     assert result.threshold_bounds == (curves.thresholds[a], curves.thresholds[b])
+
+
+@st.composite
+def medium_problems(draw):
+    """A few images of up to 40 x 40 with ties or continuous scores, and a long threshold grid."""
+    n = draw(st.integers(3, 8))
+    side = draw(st.integers(8, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    style = draw(st.sampled_from(["ties", "continuous", "tail"]))
+    if style == "ties":
+        maps = rng.integers(0, draw(st.integers(3, 60)), (n, side, side)) / 8.0
+    elif style == "continuous":
+        maps = rng.normal(size=(n, side, side))
+    else:  # a few outliers stretch the range: the bounds fall in a short stretch of thresholds
+        maps = rng.random((n, side, side))
+        maps.flat[rng.integers(maps.size, size=3)] = rng.uniform(5, 50, 3)
+    masks = np.zeros(maps.shape, bool)
+    for i in range(n // 2, n):
+        masks[i] = rng.random((side, side)) < draw(st.sampled_from([0.05, 0.3]))
+        masks[i].flat[rng.integers(side * side)] = True
+    maps = maps + masks * draw(st.sampled_from([0.0, 0.5, 2.0]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    k = draw(st.sampled_from([100, 1000, 20_000, 300_000]))
+    return maps.astype(dtype), masks, k
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=medium_problems(), data=st.data())
+def test_aupimo_binned_equals_rules_on_full_curves(problem, data):
+    """The tail-only computation (coarse location, plateau start) equals the full curves'."""
+    maps, masks, k = problem
+    curves = am.pimo_curves(maps, masks, num_thresholds=k)
+    bounds = _draw_bounds(data, curves.shared_fpr, on_points=data.draw(st.booleans()))
+    if bounds is None:
+        return
+    per_image, points, thr = ref_aupimo_from_curves(curves, bounds)
+    if points < 2:
+        with pytest.raises(RuntimeError, match="same threshold"):
+            _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, num_thresholds=k, force=True)
+        return
+    result = _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, num_thresholds=k, force=True)
+    np.testing.assert_allclose(result.per_image, per_image, rtol=0, atol=1e-9)
+    assert result.num_points == points
+    assert result.threshold_bounds == thr
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
