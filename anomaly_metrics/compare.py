@@ -734,10 +734,11 @@ def _multiplicities(idx: NDArray[np.intp], n: int) -> NDArray[np.float64]:
 
 
 @njit(cache=True, nogil=True)
-def _auroc_pair_matrix_kernel(values, labels, units, n_units):  # pragma: no cover - compiled
+def _auroc_pair_matrix_kernel(values, labels, order, per, n_units):  # pragma: no cover - compiled
     """``M[i, j]``: pairs (positive of image i, negative of image j) ranked right, ties 1/2.
 
-    ``values`` ascending (float64) with their ``labels`` and image index ``units``. The AUROC of
+    ``values`` ascending with their ``labels``; ``order`` the flat index each came from, so the
+    image is ``order // per`` (``per`` values per image). The AUROC of
     any resample with image multiplicities ``w`` is ``w @ M @ w / (pos(w) * neg(w))``, so this
     one pass replaces a sort per resample. A loop because it walks tie groups while adding a
     running per-image count vector into rows, which NumPy cannot express without an
@@ -753,17 +754,18 @@ def _auroc_pair_matrix_kernel(values, labels, units, n_units):  # pragma: no cov
         v = values[k]
         while j < n and values[j] == v:
             if not labels[j]:
-                tied[units[j]] += 1.0
+                tied[order[j] // per] += 1.0
             j += 1
         for q in range(k, j):
             if labels[q]:
-                row = units[q]
+                row = order[q] // per
                 for c in range(n_units):
                     m[row, c] += below[c] + 0.5 * tied[c]
         for q in range(k, j):
             if not labels[q]:
-                below[units[q]] += 1.0
-                tied[units[q]] -= 1.0
+                u = order[q] // per
+                below[u] += 1.0
+                tied[u] -= 1.0
         k = j
     return m
 
@@ -786,16 +788,16 @@ def _auroc_statistics(scores: Any, labels: Any, n: int) -> _AurocStats | None:
         return _AurocStats(None, yf, 1.0 - yf, level.reshape(-1), levels.size)
     if n > _MAX_UNITS_PAIR_MATRIX:
         return None
-    units = np.arange(s.size, dtype=np.int64) // per
-    n_pos = np.bincount(units[y], minlength=n).astype(np.float64)
+    n_pos = np.count_nonzero(y.reshape(n, per), axis=1).astype(np.float64)
     n_neg = per - n_pos
     minority_pos = n_pos.sum() <= n_neg.sum()
     # walk the rarer class's elements: pairs seen from the negatives are M transposed, found by
-    # negating the scores (a negative is "above" a positive iff its negated score is).
-    v = s.astype(np.float64) if minority_pos else -s.astype(np.float64)
+    # negating the scores (a negative is "above" a positive iff its negated score is). Ties
+    # are grouped by value, so any sort will do.
+    v = s if minority_pos else -s
     lab = y if minority_pos else ~y
-    order = np.argsort(v, kind="stable")
-    pair = _auroc_pair_matrix_kernel(v[order], lab[order], units[order], n)
+    order = np.argsort(v)
+    pair = _auroc_pair_matrix_kernel(v[order], lab[order], order, per, n)
     if not minority_pos:
         pair = np.ascontiguousarray(pair.T)
     return _AurocStats(pair, n_pos, n_neg, None, 0)
@@ -827,21 +829,94 @@ def _auroc_resamples(st: _AurocStats, idx: NDArray[np.intp]) -> NDArray[np.float
 
 
 @njit(cache=True, nogil=True)
-def _aupro_resamples_kernel(
-    image, weight, group_end, multiplicity, n_background, n_regions, fpr_limit, out
-):  # pragma: no cover - compiled
-    """AU-PRO of each resample from the pixels sorted by score, descending.
+def _aupro_checkpoints_kernel(
+    image, weight, group_end, n_img, stride, n_checkpoints
+):  # pragma: no cover
+    """Per-image sufficient statistics of the PRO curve at checkpoints along the sorted pixels.
 
-    ``image[k]`` is the image of the k-th pixel, ``weight[k]`` its ``1 / region size`` (0 for a
-    background pixel), ``group_end[k]`` whether it is the last of its tie group. Resample ``b``
-    counts every pixel of image ``i`` ``multiplicity[b, i]`` times, so its PRO curve is walked
-    in one pass with weighted increments (a tie group is one diagonal segment), stopping at the
-    segment that crosses ``fpr_limit`` (cut by linear interpolation, as :func:`aupro`). A loop
-    because the walk stops at a different pixel in every resample. Inputs are not validated;
-    call through `bootstrap_ci`.
+    Pixels are sorted by score, descending; ``weight[k]`` is ``1 / region size`` (0 for
+    background). Checkpoint ``c`` sits at the tie-group boundary ``start[c]`` (checkpoint 0 at
+    pixel 0) and stores, per image, the background count ``fp[c, i]`` and region weight
+    ``tp[c, i]`` above it, and ``q[c]`` such that for any image multiplicities ``w`` the
+    (unnormalised) area under the PRO curve up to there is ``w @ q[c] @ w``: every (background,
+    region pixel) pair with the region pixel ranked higher adds ``w_i * w_j * weight``, a tie
+    adds half of it. Accumulated from the region pixels' side,
+    ``q = outer(fp, tp) - r`` with ``r[:, j] += weight * (fp_before + ties / 2)``.
+    A loop because it walks tie groups adding running per-image vectors into columns.
+    Inputs are not validated; call through `bootstrap_ci`.
+    """
+    n_pix = image.shape[0]
+    start = np.zeros(n_checkpoints, np.int64)
+    fp = np.zeros((n_checkpoints, n_img), np.float64)
+    tp = np.zeros((n_checkpoints, n_img), np.float64)
+    q = np.zeros((n_checkpoints, n_img, n_img), np.float64)
+    fpc = np.zeros(n_img, np.float64)  # background above the current group, per image
+    tpc = np.zeros(n_img, np.float64)  # region weight above the current group, per image
+    tie = np.zeros(n_img, np.float64)  # background in the current group, per image
+    r = np.zeros((n_img, n_img), np.float64)
+    c = 1
+    next_stop = stride
+    k = 0
+    while k < n_pix and c < n_checkpoints:
+        j = k
+        while True:
+            if weight[j] == 0.0:
+                tie[image[j]] += 1.0
+            j += 1
+            if group_end[j - 1]:
+                break
+        for p in range(k, j):
+            if weight[p] != 0.0:
+                col = image[p]
+                wp = weight[p]
+                for i in range(n_img):
+                    r[i, col] += wp * (fpc[i] + 0.5 * tie[i])
+                tpc[col] += wp
+        for p in range(k, j):
+            if weight[p] == 0.0:
+                fpc[image[p]] += 1.0
+                tie[image[p]] = 0.0
+        k = j
+        if k >= next_stop and k < n_pix:
+            start[c] = k
+            fp[c] = fpc
+            tp[c] = tpc
+            for i in range(n_img):
+                for jj in range(n_img):
+                    q[c, i, jj] = fpc[i] * tpc[jj] - r[i, jj]
+            c += 1
+            next_stop = k + stride
+    return start[:c], fp[:c], tp[:c], q[:c]
+
+
+@njit(cache=True, nogil=True)
+def _aupro_resamples_kernel(
+    image,
+    weight,
+    group_end,
+    start,
+    cp_fp,
+    cp_tp,
+    cp_q,
+    multiplicity,
+    n_background,
+    n_regions,
+    fpr_limit,
+    out,
+):  # pragma: no cover - compiled
+    """AU-PRO of each resample from the checkpoints, then a walk to the ``fpr_limit`` crossing.
+
+    Resample ``b`` counts every pixel of image ``i`` ``multiplicity[b, i]`` times. Its curve up to
+    the last checkpoint below the limit follows from :func:`_aupro_checkpoints_kernel`'s
+    statistics (a quadratic form in the multiplicities); from there the sorted pixels are walked
+    with weighted increments (a tie group is one diagonal segment) up to the segment that crosses
+    ``fpr_limit``, which is cut by linear interpolation, as :func:`aupro` does. A loop because the
+    walk stops at a different pixel in every resample. Inputs are not validated; call through
+    `bootstrap_ci`.
     """
     n_pix = image.shape[0]
     n_img = n_background.shape[0]
+    n_cp = start.shape[0]
     for b in range(multiplicity.shape[0]):
         w = multiplicity[b]
         bg = 0.0
@@ -853,11 +928,31 @@ def _aupro_resamples_kernel(
             out[b] = np.nan
             continue
         target = fpr_limit * bg
+        # last checkpoint whose FP is still within the limit (FP grows along the checkpoints)
+        lo = 0
+        hi = n_cp - 1
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            f = 0.0
+            for i in range(n_img):
+                f += w[i] * cp_fp[mid, i]
+            if f <= target:
+                lo = mid
+            else:
+                hi = mid - 1
         fp = 0.0
         tp = 0.0
         area = 0.0
-        k = 0
-        while k < n_pix:
+        for i in range(n_img):
+            fp += w[i] * cp_fp[lo, i]
+            tp += w[i] * cp_tp[lo, i]
+            if w[i] != 0.0:
+                row = 0.0
+                for jj in range(n_img):
+                    row += cp_q[lo, i, jj] * w[jj]
+                area += w[i] * row
+        k = start[lo]
+        while k < n_pix and fp < target:
             dfp = 0.0
             dtp = 0.0
             while True:
@@ -873,8 +968,6 @@ def _aupro_resamples_kernel(
                 area += dfp * (tp + 0.5 * dtp)
                 fp += dfp
                 tp += dtp
-                if fp == target:
-                    break
             else:
                 part = target - fp
                 area += part * (tp + 0.5 * dtp * part / dfp)
@@ -882,17 +975,26 @@ def _aupro_resamples_kernel(
         out[b] = area / (bg * regions) / fpr_limit
 
 
+# Memory for the AU-PRO checkpoints (n_checkpoints x N x N float64) and work to build them.
+_AUPRO_CHECKPOINT_BYTES = 1 << 26
+_AUPRO_CHECKPOINT_WORK = 1 << 29
+
+
 class _AuproStats(NamedTuple):
     image: NDArray[np.int32]  # (P,) image of each kept pixel, by score descending
     weight: NDArray[np.float64]  # (P,) 1 / region size, 0 for background
     group_end: NDArray[np.bool_]  # (P,) last pixel of its tie group
+    start: NDArray[np.int64]  # (C,) first pixel after each checkpoint
+    cp_fp: NDArray[np.float64]  # (C, N) background per image above each checkpoint
+    cp_tp: NDArray[np.float64]  # (C, N) region weight per image above each checkpoint
+    cp_q: NDArray[np.float64]  # (C, N, N) area quadratic form at each checkpoint
     n_background: NDArray[np.float64]  # (N,)
     n_regions: NDArray[np.float64]  # (N,)
     fpr_limit: float
 
 
 def _aupro_statistics(anomaly_maps: Any, masks: Any, fpr_limit: float) -> _AuproStats:
-    """Pixels that any resample's PRO curve can reach before `fpr_limit`, sorted, with weights.
+    """Sorted pixels that any resample's PRO curve can reach before `fpr_limit`, + checkpoints.
 
     For image i with background, ``c_i`` is its ``floor(fpr_limit * bg_i) + 1``-th highest
     background score: at any threshold ``t <= min_i c_i`` *every* image has an FPR above the
@@ -933,7 +1035,26 @@ def _aupro_statistics(anomaly_maps: Any, masks: Any, fpr_limit: float) -> _Aupro
     group_end[:-1] = values[:-1] != values[1:]
     group_end[-1:] = True
     image = (kept[order] // hw).astype(np.int32)
-    return _AuproStats(image, weight[order], group_end, n_background, n_regions, float(fpr_limit))
+    weight = weight[order]
+    n_pix = image.size
+    n_pos = int(np.count_nonzero(weight))
+    n_cp = 1
+    if n_pos * n <= _AUPRO_CHECKPOINT_WORK:
+        n_cp = int(min(n_pix, 1024, max(1, _AUPRO_CHECKPOINT_BYTES // (8 * n * n))))
+    stride = max(1, -(-n_pix // n_cp))
+    start, cp_fp, cp_tp, cp_q = _aupro_checkpoints_kernel(image, weight, group_end, n, stride, n_cp)
+    return _AuproStats(
+        image,
+        weight,
+        group_end,
+        start,
+        cp_fp,
+        cp_tp,
+        cp_q,
+        n_background,
+        n_regions,
+        float(fpr_limit),
+    )
 
 
 def _aupro_resamples(st: _AuproStats, idx: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -941,13 +1062,17 @@ def _aupro_resamples(st: _AuproStats, idx: NDArray[np.intp]) -> NDArray[np.float
     b, n = idx.shape
     w = _multiplicities(idx, n)
     out = np.empty(b, np.float64)
-    workers = max(1, min(os.cpu_count() or 1, 8, b))
+    workers = max(1, min(os.cpu_count() or 1, 8, b // 16))
 
     def run(rows: slice) -> None:
         _aupro_resamples_kernel(
             st.image,
             st.weight,
             st.group_end,
+            st.start,
+            st.cp_fp,
+            st.cp_tp,
+            st.cp_q,
             w[rows],
             st.n_background,
             st.n_regions,

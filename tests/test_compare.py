@@ -8,6 +8,7 @@ resample) for the fast paths.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -22,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
+import anomaly_metrics.compare as compare_module
 from anomaly_metrics.compare import _groups, compare_results_files
 
 # --------------------------------------------------------------------------------------------
@@ -566,11 +568,39 @@ def test_bootstrap_aupro_fast_path_equals_plain_bootstrap(n, h, seed, ties, fpr_
     rng = np.random.default_rng(seed)
     maps, masks = _maps_and_masks(rng, n, h, h + 1, ties)
     metric = functools.partial(am.aupro, fpr_limit=fpr_limit)
-    with warnings.catch_warnings():
+    # checkpoints at every tie group, a few of them, or none (a walk over all pixels)
+    budget = [1 << 26, 3 * 8 * n * n, 0][seed % 3]
+    with _checkpoint_budget(budget), warnings.catch_warnings():
         warnings.simplefilter("ignore", am.UndefinedMetricWarning)
         fast = am.bootstrap_ci(metric, maps, masks, n_resamples=40, seed=seed, by=by)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", am.UndefinedMetricWarning)
         slow = am.bootstrap_ci(_plain(metric), maps, masks, n_resamples=40, seed=seed, by=by)
     _same_ci(fast, slow)
+
+
+@contextlib.contextmanager
+def _checkpoint_budget(n_bytes):
+    saved = compare_module._AUPRO_CHECKPOINT_BYTES
+    compare_module._AUPRO_CHECKPOINT_BYTES = n_bytes
+    try:
+        yield
+    finally:
+        compare_module._AUPRO_CHECKPOINT_BYTES = saved
+
+
+def test_bootstrap_aupro_fast_path_on_larger_maps():
+    # long walks between checkpoints, several regions per image, float32 maps
+    rng = np.random.default_rng(9)
+    maps, masks = _maps_and_masks(rng, 10, 40, 48, ties=False)
+    maps = maps.astype(np.float32)
+    for limit in (0.3, 0.02):
+        metric = functools.partial(am.aupro, fpr_limit=limit)
+        with _checkpoint_budget(5 * 8 * 10 * 10):
+            fast = am.bootstrap_ci(metric, maps, masks, n_resamples=100, by="class")
+        slow = am.bootstrap_ci(_plain(metric), maps, masks, n_resamples=100, by="class")
+        _same_ci(fast, slow)
+        _same_ci(am.bootstrap_ci(metric, maps, masks, n_resamples=100, by="class"), slow)
 
 
 @settings(max_examples=20, deadline=None)
