@@ -1186,8 +1186,17 @@ def bootstrap_ci(
     Notes
     -----
     The percentile interval (Efron) is not corrected for bias; with small N it tends to be too
-    narrow. Fast-path cost: one sort of the data, then O(N) (image AUROC), O(N^2) (pixel AUROC)
-    or one pass over the pixels above the AU-PRO integration limit (AU-PRO) per resample.
+    narrow.
+
+    Fast paths. Image AUROC: the scores' ranks once, then weighted counts per resample (O(N)).
+    Pixel AUROC: one sort of the pixels gives the (N, N) matrix of correctly ranked
+    (positive, negative) pixel pairs between images, and every resample's AUROC is a quadratic
+    form in its image multiplicities (O(N^2)). AU-PRO: pixels below the lowest threshold any
+    resample can reach before `fpr_limit` are dropped, the rest sorted once; the PRO curve's
+    area, background and region weight per image are stored at up to 1024 checkpoints along
+    that order (at most 64 MiB), and a resample takes its area at the last checkpoint below
+    the limit as a quadratic form, then walks the pixels to the limit. All three give the
+    values of calling the metric on every resample (up to float rounding).
 
     Examples
     --------
