@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -33,6 +34,20 @@ _ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the benc
 # ~1e6, 5e6, 2.3e7 and 1e8 pixels of 256 x 256 images
 SCALING_SIZES = [(16, 256, 256), (76, 256, 256), (350, 256, 256), (1526, 256, 256)]
 SCALING_METRICS = ["pixel_auroc:ours", "aupro:ours", "aupimo:ours", "floor:np.sort"]
+
+_DISTRIBUTIONS = (
+    "anomaly-metrics",
+    "numpy",
+    "numba",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "torchmetrics",
+    "anomalib",
+    "adeval",
+    "opencv-python",
+    "opencv-python-headless",
+)
 
 _avail_cache: dict[str, str | None] = {}
 
@@ -84,27 +99,11 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for mod in (
-        "numpy",
-        "numba",
-        "scipy",
-        "sklearn",
-        "torch",
-        "torchmetrics",
-        "anomalib",
-        "adeval",
-    ):
-        if importlib.util.find_spec(mod) is not None:
-            try:
-                versions[mod] = str(getattr(importlib.import_module(mod), "__version__", "?"))
-            except Exception as exc:
-                versions[mod] = f"import failed: {type(exc).__name__}"
-    try:
-        import anomaly_metrics
-
-        versions["anomaly_metrics"] = anomaly_metrics.__version__
-    except Exception:
-        pass
+    for dist in _DISTRIBUTIONS:  # from the installed metadata: no import needed
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     info["versions"] = versions
     return info
 

@@ -154,9 +154,11 @@ def measure(
         # how many calls per sample, and how many samples fit in the budget
         estimate = result["cold_s"]
         if estimate < 1.0:
-            t0 = time.perf_counter()
-            fn()
-            estimate = time.perf_counter() - t0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                fn()
+                estimate = time.perf_counter() - t0
         number = (
             1
             if estimate >= min_sample_s

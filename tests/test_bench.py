@@ -1,0 +1,168 @@
+"""The benchmark suite on a tiny set, so that it cannot rot.
+
+Every entry that can run here is measured in this process (one cold call, one sample) and its value
+is checked against our core function within the tolerance the peer is documented to have; then the
+command line runs a few entries the real way (fresh subprocesses), writes JSON and markdown, and the
+README section is regenerated between its markers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import data, report, runner
+from bench.entries import ENTRIES, METRICS, by_id
+from bench.worker import measure
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = (12, 160, 160)  # 5 normal images: 128k normal pixels, enough for the 1e-5 AUPIMO bound
+
+# Largest |peer - ours| each implementation may show on the tiny set, and why.
+TOLERANCE = {
+    "sklearn": 1e-12,  # exact, float64
+    "numpy": 1e-12,  # exact definitions (np.quantile)
+    "scipy": 1e-12,  # exact labelling / PRO
+    "numpy-ref": 1e-12,  # same definition of AUPIMO
+    "ours-torch": 1e-12,  # calls the core
+    "ours-separate": 1e-12,  # the same functions one by one
+    "mvtec-ref": 1e-6,  # float32 FPR in the official algorithm
+    "torchmetrics": 1e-6,  # sigmoid applied in float32
+    "anomalib": 1e-4,  # sigmoid, float32 accumulation, '>' instead of '>='
+    "opencv": 0.0,
+    "adeval": 0.05,  # binned (1000 strips); its AUPR is a trapezoid
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return data.prepare(*TINY, seed=0, cache_dir=tmp_path_factory.mktemp("bench-data"))
+
+
+def test_generator_is_deterministic_and_mvtec_like() -> None:
+    a = data.generate(*TINY, seed=3)
+    b = data.generate(*TINY, seed=3)
+    c = data.generate(*TINY, seed=4)
+    assert np.array_equal(a.anomaly_maps, b.anomaly_maps) and np.array_equal(a.masks, b.masks)
+    assert not np.array_equal(a.anomaly_maps, c.anomaly_maps)
+    assert a.anomaly_maps.dtype == np.float32 and a.masks.dtype == np.bool_
+    assert a.anomaly_maps.shape == a.masks.shape == TINY
+    assert a.image_scores.shape == a.image_labels.shape == (TINY[0],)
+    assert int((~a.image_labels).sum()) == round(0.4 * TINY[0])
+    assert np.array_equal(a.image_labels, a.masks.reshape(TINY[0], -1).any(axis=1))
+
+
+def test_generator_overlap_is_realistic() -> None:
+    """Pixel AUROC and AU-PRO of the default set are in the ranges of real models."""
+    import anomaly_metrics as am
+
+    ds = data.generate(40, 256, 256, seed=0)
+    assert 0.93 <= am.auroc(ds.anomaly_maps, ds.masks) <= 0.98
+    if hasattr(am, "aupro"):
+        assert 0.78 <= am.aupro(ds.anomaly_maps, ds.masks) <= 0.92
+    assert 0.005 <= ds.masks.mean() <= 0.05
+    assert 0.8 <= am.auroc(ds.image_scores, ds.image_labels) <= 1.0
+
+
+@pytest.mark.parametrize("text", ["100x256", "0x4x4", "axbxc", "10x4x4"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="size must"):
+        data.parse_size(text)
+
+
+def test_registry_is_consistent() -> None:
+    ids = [e.id for e in ENTRIES]
+    assert len(ids) == len(set(ids))
+    for metric in METRICS:
+        kinds = [e.kind for e in ENTRIES if e.metric == metric]
+        assert kinds.count("ours") == (0 if metric == "floor" else 1), metric
+    assert by_id("floor:np.sort").kind == "floor"
+    with pytest.raises(KeyError):
+        by_id("nope:nothing")
+
+
+def test_every_available_entry_runs_and_agrees(tiny: Path) -> None:
+    results = {}
+    for e in ENTRIES:
+        if runner.available(e) is not None:
+            continue
+        res = measure(e.id, tiny, repeats=0)  # the cold call only: the timing loop is tested below
+        assert res["status"] == "ok", (e.id, res.get("reason"))
+        assert res["cold_s"] > 0 and res["cold_peak_bytes"] >= 0
+        results[e.id] = res
+    # the floors and the plain references always run
+    for must in ("floor:np.sort", "floor:np.partition", "floor:np.max", "aupimo:numpy-ref"):
+        assert must in results
+    checked = 0
+    for entry_id, res in results.items():
+        e = by_id(entry_id)
+        ours = results.get(f"{e.metric}:ours")
+        if e.kind in ("ours", "floor") or ours is None:
+            continue
+        diff, where = report.value_diff(res["value"], ours["value"])
+        assert diff is not None, entry_id
+        assert diff <= TOLERANCE[e.impl], (entry_id, where, res["value"], ours["value"])
+        checked += 1
+    assert checked >= 10
+
+
+def test_command_line_fresh_processes_json_markdown_readme(tiny: Path, tmp_path: Path) -> None:
+    out, md = tmp_path / "r.json", tmp_path / "r.md"
+    cmd = [
+        sys.executable, "-m", "bench", "--size", "x".join(map(str, TINY)),
+        "--data-dir", str(tiny.parent), "--metrics", "pixel_auroc,floor",
+        "--impls", "ours,sklearn,np.sort", "--repeats", "2",
+        "--budget", "0.5", "--no-compile", "--out", str(out), "--markdown", str(md),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    runs = {r["entry"]: r for r in res["sizes"][0]["runs"]}
+    assert set(runs) == {"pixel_auroc:ours", "pixel_auroc:sklearn", "floor:np.sort"}
+    assert len({r["pid"] for r in runs.values()}) == len(runs)  # one fresh process each
+    for r in runs.values():
+        assert r["status"] == "ok", r
+    assert math.isclose(
+        runs["pixel_auroc:ours"]["value"], runs["pixel_auroc:sklearn"]["value"], abs_tol=1e-12
+    )
+    text = md.read_text()
+    assert "| metric | implementation | median ms" in text and "x np.sort" in text
+    assert proc.stdout == text
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# title\n\nbefore\n{report.README_START}\nold\n{report.README_END}\nafter\n"
+    )
+    rc = subprocess.run(
+        [sys.executable, "-m", "bench", "--update-readme", str(out), "--readme", str(readme)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rc.returncode == 0, rc.stderr
+    new = readme.read_text()
+    assert new.startswith("# title\n\nbefore\n" + report.README_START + "\n")
+    assert new.endswith(report.README_END + "\nafter\n") and "old" not in new
+    assert "pixel AUROC" in new and "x np.sort" in new
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        report.update_readme(res, readme)
+
+
+def test_scaling_fits_an_exponent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SCALING_METRICS", ["floor:np.max", "floor:np.sort"])
+    sc = runner.run_scaling(
+        sizes=[(2, 64, 64), (8, 64, 64)], repeats=1, budget=0.2, data_dir=tmp_path
+    )
+    assert {r["entry"] for r in sc["rows"]} == {"floor:np.max", "floor:np.sort"}
+    assert set(sc["exponents"]) == {"floor:np.max", "floor:np.sort"}
+    assert all(math.isfinite(k) for k in sc["exponents"].values())
+    md = report.render({"sizes": [], "scaling": sc})
+    assert "## Scaling" in md and "exponent" in md
