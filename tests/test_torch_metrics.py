@@ -92,6 +92,7 @@ class Case:
     fields: tuple
     kind: str  # "scores" or "maps"
     core: object
+    per_batch: bool = True  # defined on every single batch (forward returns a batch value)
 
 
 SCORE_FIELDS = ("pred_score", "gt_label")
@@ -146,6 +147,38 @@ CASES = [
         "maps",
         lambda m, k: am.pro(m, k, threshold=0.5),
     ),
+    Case(
+        "PIMO",
+        lambda: amt.PIMO(num_thresholds=50),
+        MAP_FIELDS,
+        "maps",
+        lambda m, k: am.pimo_curves(m, k, num_thresholds=50),
+        per_batch=False,  # a batch without a normal image has no shared FPR
+    ),
+    Case(
+        "PIMO-exact",
+        lambda: amt.PIMO(num_thresholds=None),
+        MAP_FIELDS,
+        "maps",
+        lambda m, k: am.pimo_curves(m, k, num_thresholds=None),
+        per_batch=False,
+    ),
+    Case(
+        "AUPIMO",
+        lambda: amt.AUPIMO(num_thresholds=500, fpr_bounds=(0.05, 0.5), force=True),
+        MAP_FIELDS,
+        "maps",
+        lambda m, k: am.aupimo(m, k, fpr_bounds=(0.05, 0.5), num_thresholds=500, force=True).mean,
+        per_batch=False,
+    ),
+    Case(
+        "AUPIMO-exact",
+        lambda: amt.AUPIMO(num_thresholds=None, fpr_bounds=(0.05, 0.5)),
+        MAP_FIELDS,
+        "maps",
+        lambda m, k: am.aupimo(m, k, fpr_bounds=(0.05, 0.5), num_thresholds=None).mean,
+        per_batch=False,
+    ),
 ]
 
 
@@ -167,7 +200,8 @@ def test_batched_updates_equal_the_core(case):
     expected, expected_warned = _call(case.core, *arrays)
     _same(value, expected)
     assert warned == expected_warned
-    assert value.dtype == torch.float64
+    if isinstance(value, torch.Tensor):
+        assert value.dtype == torch.float64
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -176,7 +210,7 @@ def test_reset_clears_every_state(case):
     metric = case.make()
     for batch in _batches(arrays, splits, case.fields):
         metric.update(batch)
-    metric.compute()
+    _call(metric.compute)
     metric.reset()
     assert metric._update_count == 0 and not metric.update_called
     for key, default in metric._defaults.items():
@@ -215,7 +249,7 @@ def test_pickle_and_state_dict_round_trips(case):
     case.make().load_state_dict(case.make().state_dict())
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in CASES if c.per_batch], ids=lambda c: c.id)
 def test_forward_returns_the_batch_value_and_accumulates(case):
     arrays, splits = _data(case)
     metric = case.make()
@@ -321,6 +355,26 @@ def test_names_prefix_and_default_fields():
     assert amt.AUROC(fields=fields).fields is fields  # stored as given
     with pytest.raises(ValueError, match="Batch fields must be provided"):
         amt.AUROC(fields=[])  # empty falls back to the (absent) defaults
+
+
+def test_aupimo_full_result_equals_the_core():
+    maps, masks = _maps_masks(6)
+    metric = amt.AUPIMO(num_thresholds=500, fpr_bounds=(0.05, 0.5), return_average=False)
+    for batch in _batches((maps, masks), MAP_SPLITS, MAP_FIELDS):
+        metric.update(batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few curve points (anomalib's notice)
+        pimo, result = metric.compute()
+        core = am.aupimo(maps, masks, fpr_bounds=(0.05, 0.5), num_thresholds=500)
+        curves = am.pimo_curves(maps, masks, num_thresholds=500)
+    _same(tuple(pimo), tuple(curves))
+    _same(result.aupimos, core.per_image)
+    assert (result.fpr_lower_bound, result.fpr_upper_bound) == core.fpr_bounds
+    assert (result.thresh_lower_bound, result.thresh_upper_bound) == core.threshold_bounds
+    assert result.num_thresholds == core.num_points
+    assert result.image_classes.tolist() == core.image_classes.tolist() == [0, 1, 1, 1, 1]
+    assert (result.num_normal_images, result.num_anomalous_images) == (1, 4)
+    assert result.image_classes.dtype == torch.int32
 
 
 def test_manual_threshold():

@@ -219,6 +219,25 @@ class PIMO(AnomalibMetric, _PIMO):
     Notes
     -----
     ``compute()`` returns a :class:`PIMOResult` of tensors (not loggable by the Evaluator).
+
+    Examples
+    --------
+    A normal image and two anomalous ones with the same map (90 pixels at 1, 9 at 2, 1 at 3):
+    the first is all defect, the second has its defect on the top row.
+
+    >>> import torch
+    >>> from anomaly_metrics_torch import PIMO
+    >>> image = torch.ones(10, 10)
+    >>> image[0, 0], image[0, 1:] = 3.0, 2.0
+    >>> masks = torch.zeros(3, 10, 10, dtype=torch.bool)
+    >>> masks[1], masks[2, 0] = True, True
+    >>> pimo = PIMO(num_thresholds=3)
+    >>> pimo.update({"anomaly_map": torch.stack([image] * 3), "gt_mask": masks})
+    >>> result = pimo.compute()
+    >>> result.thresholds.tolist(), result.shared_fpr.tolist()
+    ([1.0, 2.0, 3.0], [1.0, 0.1, 0.01])
+    >>> result.per_image_tprs[1:].tolist()
+    [[1.0, 0.1, 0.01], [1.0, 1.0, 0.1]]
     """
 
     default_fields = ("anomaly_map", "gt_mask")
@@ -290,7 +309,24 @@ class AUPIMO(AnomalibMetric, _AUPIMO):
 
     Notes
     -----
-    ``AUPIMOResult.image_classes`` is 1 for anomalous images (anomalib inverts it).
+    ``AUPIMOResult.image_classes`` is 1 for anomalous images (anomalib inverts it). With
+    ``return_average=False`` the curves come from a second call into the core.
+
+    Examples
+    --------
+    The data of :class:`PIMO`, integrated exactly between shared FPR 0.01 and 0.1:
+
+    >>> import torch
+    >>> from anomaly_metrics_torch import AUPIMO
+    >>> image = torch.ones(10, 10)
+    >>> image[0, 0], image[0, 1:] = 3.0, 2.0
+    >>> masks = torch.zeros(3, 10, 10, dtype=torch.bool)
+    >>> masks[1], masks[2, 0] = True, True
+    >>> aupimo = AUPIMO(num_thresholds=None, fpr_bounds=(0.01, 0.1), return_average=False)
+    >>> aupimo.update({"anomaly_map": torch.stack([image] * 3), "gt_mask": masks})
+    >>> curves, result = aupimo.compute()
+    >>> [round(x, 6) for x in result.aupimos.tolist()[1:]], result.image_classes.tolist()
+    ([0.055, 0.55], [0, 1, 1])
     """
 
     default_fields = ("anomaly_map", "gt_mask")
