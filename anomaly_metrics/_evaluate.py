@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from ._curves import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
 from ._presorted import pbn, pgn
-from ._pro import _aupro_from_counts, _pro_statistics
+from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_maps_and_masks, check_scores
 from ._warnings import UndefinedMetricWarning, _stacklevel, warn_undefined
@@ -209,7 +209,10 @@ def evaluate(
     elif image_scores is not None:
         _image_scores(image_scores, maps)  # still validate it
 
-    if _PIXEL_COUNTS.intersection(wanted):
+    if _PIXEL_COUNTS.intersection(wanted) == {"aupro"}:  # alone: AU-PRO's own shortcut
+        st = _pro_statistics(maps, gt)
+        out["aupro"] = float(_prefixed("aupro", _aupro_from_statistics, st, limit))
+    elif _PIXEL_COUNTS.intersection(wanted):
         flat_maps = maps.reshape(-1)
         flat_gt = gt.reshape(-1)
         weights = st = None

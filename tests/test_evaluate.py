@@ -107,6 +107,8 @@ def test_evaluate_equals_individual_functions(batch, fpr_limit):
     assert list(got) == NON_PIMO
     for name in NON_PIMO:
         assert _same(got[name], want[name]), (name, got[name], want[name])
+    alone = _evaluate_quiet(maps, masks, metrics=["aupro"], fpr_limit=fpr_limit)["aupro"]
+    assert _same(alone, want["aupro"])  # AU-PRO alone takes aupro()'s own shortcut
 
 
 @given(segmentation_batches())
