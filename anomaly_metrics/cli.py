@@ -439,6 +439,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="where to write (default: a new temporary folder)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cmp = sub.add_parser(
+        "compare",
+        help="compare models on per-image results: paired tests, Holm-corrected",
+        description="Compare models on the per-image values (AUPIMO by default) of result files "
+        "written by `evaluate --per-image`, one file per model: every pairwise paired test, "
+        "Holm-corrected, a ranking by average rank and the groups that cannot be told apart.",
+    )
+    cmp.add_argument("results", nargs="+", metavar="RESULT.json", help="one result file per model")
+    cmp.add_argument("--metric", default="aupimo", help="per-image metric (default aupimo)")
+    cmp.add_argument("--test", choices=("wilcoxon", "ttest"), default="wilcoxon")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    cmp.add_argument("--names", nargs="+", metavar="NAME", help="model names, one per file")
+    cmp.add_argument("--category", help="compare on this category only")
     return parser
 
 
@@ -450,6 +463,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse reports usage errors itself, with status 2
         return int(exc.code) if isinstance(exc.code, int) else 2
     try:
+        if args.command == "compare":
+            from .compare import compare_results_files
+
+            try:
+                print(
+                    compare_results_files(
+                        args.results,
+                        metric=args.metric,
+                        test=args.test,
+                        alpha=args.alpha,
+                        names=args.names,
+                        category=args.category,
+                    )
+                )
+            except (OSError, ValueError, TypeError) as err:
+                print(f"anomaly-metrics compare: error: {err}", file=sys.stderr)
+                return 1
+            return 0
         if args.command == "demo":
             return run_demo(args.out, progress=not args.no_progress)
         return run_evaluate(

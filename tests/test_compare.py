@@ -719,3 +719,17 @@ def test_bootstrap_image_auroc_is_fast():
 def test_bootstrap_errors(args, kwargs, exc, fragment):
     with pytest.raises(exc, match=fragment):
         am.bootstrap_ci(*args, **kwargs)
+
+
+def test_command_line_compare(tmp_path, capsys):
+    from anomaly_metrics.cli import main
+
+    fa = _write(tmp_path / "a.json", {"model": "a", "per_image": {"aupimo": [0.9, 0.8, 0.7, 0.6]}})
+    fb = _write(tmp_path / "b.json", {"model": "b", "per_image": {"aupimo": [0.5, 0.6, 0.4, 0.3]}})
+    assert main(["compare", str(fa), str(fb), "--test", "ttest"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == compare_results_files([fa, fb], test="ttest")
+    assert main(["compare", str(fa)]) == 1
+    assert "at least 2 result files" in capsys.readouterr().err
+    assert main(["compare", str(fa), str(tmp_path / "missing.json")]) == 1
+    assert "No such file" in capsys.readouterr().err
