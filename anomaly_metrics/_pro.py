@@ -275,17 +275,14 @@ def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCu
         warn_undefined("No background pixels in `masks`: the FPR is undefined (nan).")
     weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
     scores, in_region = st.scores, st.in_region
-    if n_bg > 0 and limit < 1.0:
-        # The k-th highest background score has fpr > limit: no lower threshold can be a point
-        # of the cut curve (or the first point beyond the limit), so keep the pixels above it.
-        k = min(math.floor(limit * n_bg) + 1, n_bg)
-        background = scores[~in_region]
-        background.partition(n_bg - k)
-        cut = background[n_bg - k]
-        del background
-        keep = scores >= cut
+    floor = _background_floor(scores, in_region, n_bg, limit)
+    if floor is not None:
+        # fpr(floor) > limit: no lower threshold is a point of the cut curve or the first point
+        # beyond the limit, so only the pixels at or above the floor are needed.
+        keep = scores >= np.float64(floor)
         weights = weights[keep[in_region]]
         scores, in_region = scores[keep], in_region[keep]
+        del keep
     c = _binary_counts(scores, in_region, pos_weights=weights, thresholds="all")
     assert c.tp_weight is not None
     with np.errstate(invalid="ignore", divide="ignore"):
