@@ -2,7 +2,9 @@
 
 Each private ``_Name(Metric)`` holds the states and the one call into the core; the public
 ``Name(AnomalibMetric, _Name)`` adds anomalib's batch fields. Inputs are kept as given in
-``"cat"`` list states (scores in their dtype, labels as bool) and every compute is exact.
+``"cat"`` list states (scores in their dtype, labels as bool) and every compute is exact; with
+the opt-in ``bins=`` (AUROC, AUPR, F1Max, F1AdaptiveThreshold) the state is a summed histogram
+instead (see ``_binned``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from anomaly_metrics._f1 import _f1_max_from_counts
 from anomaly_metrics._validation import check_fraction, check_real, check_scores_and_labels
 
 from ._base import AnomalibMetric
+from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_scores_and_labels
 from ._convert import state_to_numpy, to_result
 
@@ -56,42 +59,67 @@ def _exact_mode(thresholds: Any, ignore_index: Any, normalization: Any = None) -
 
 
 class _PairMetric(Metric):
-    """States ``preds`` (flat, dtype as given) and ``target`` (flat bool), both ``"cat"``."""
+    """States ``preds`` (flat, dtype as given) and ``target`` (flat bool), both ``"cat"``.
+
+    With ``bins`` (classes whose ``_binnable`` is True): one ``histogram`` state instead, int64
+    ``(2, 2**bins)``, summed across processes.
+    """
 
     is_differentiable = False
     higher_is_better: bool | None = True
     full_state_update = False
+    _binnable = False
     preds: list[Tensor]
     target: list[Tensor]
 
-    def __init__(self, ignore_index: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, ignore_index: int | None = None, bins: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.ignore_index = ignore_index
+        self.bins = check_bins(bins, type(self).__name__, self._binnable)
+        if self.bins is not None:
+            add_binned_states(self, "ranking", self.bins)
+            return
         self.add_state("preds", default=[], dist_reduce_fx="cat")
         self.add_state("target", default=[], dist_reduce_fx="cat")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Append a batch of scores and 0/1 labels (any matching shapes; flattened)."""
         p, t = as_scores_and_labels(preds, target, ignore_index=self.ignore_index)
+        if self.bins is not None:
+            update_binned(self, "ranking", self.bins, p, t)
+            return
         self.preds.append(p)
         self.target.append(t)
+
+    def _finalise_binned(self, finalise: Any) -> Any:
+        """Finalise the histogram state; keep the certified bound in ``error_bound``."""
+        value, bound = finalise(histogram_of(self, "ranking"))
+        self.error_bound = to_result(bound, self.device)
+        return value
 
     def _arrays(self) -> tuple[Any, Any]:
         return state_to_numpy(self.preds), state_to_numpy(self.target)
 
 
 class _AUROC(_PairMetric):
+    _binnable = True
+
     def __init__(
         self,
         thresholds: None = None,
         ignore_index: int | None = None,
         validate_args: bool = True,
         normalization: Literal["sigmoid"] | None = None,
+        bins: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(_exact_mode(thresholds, ignore_index, normalization), **kwargs)
+        super().__init__(_exact_mode(thresholds, ignore_index, normalization), bins, **kwargs)
 
     def compute(self) -> Tensor:
+        if self.bins is not None:
+            return to_result(self._finalise_binned(am.auroc_from_histogram), self.device)
         return to_result(am.auroc(*self._arrays()), self.device)
 
 
@@ -111,8 +139,18 @@ class AUROC(AnomalibMetric, _AUROC):
         Accepted for compatibility; inputs are always checked.
     normalization : {None, "sigmoid"}
         Accepted for compatibility and ignored: scores are never transformed.
+    bins : int in [1, 24], optional
+        Streaming mode: keep a ``(2, 2**bins)`` int64 histogram of the scores'
+        float32 bit patterns (:func:`anomaly_metrics.ranking_histogram`, state summed across
+        processes) instead of every score, and finalise with its certified error bound.
+        None (the default) is exact. 20 is a good choice (16 MiB of state).
     **kwargs
         torchmetrics ``Metric`` options (``compute_on_cpu``, ``dist_sync_on_step``, ...).
+
+    Attributes
+    ----------
+    error_bound : Tensor
+        Binned mode, after ``compute()``: a bound on ``|value - exact value|``.
 
     Notes
     -----
@@ -134,13 +172,16 @@ class AUROC(AnomalibMetric, _AUROC):
 
 class _AUPR(_AUROC):
     def compute(self) -> Tensor:
+        if self.bins is not None:
+            return to_result(self._finalise_binned(am.aupr_from_histogram), self.device)
         return to_result(am.aupr(*self._arrays()), self.device)
 
 
 class AUPR(AnomalibMetric, _AUPR):
     """Area under the precision-recall curve as step-wise average precision (anomalib 2.7).
 
-    Parameters are those of :class:`AUROC`.
+    Parameters (``bins`` included) and the ``error_bound`` attribute are those of
+    :class:`AUROC`.
 
     Notes
     -----
@@ -190,6 +231,7 @@ class BinaryPrecisionRecallCurve(_AUROC):
     """
 
     higher_is_better = None
+    _binnable = False
 
     def compute(self) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
         curve = am.precision_recall_curve(*self._arrays())
@@ -258,11 +300,20 @@ class F1Score(AnomalibMetric, _F1Score):
 
 class _F1Max(_PairMetric):
     threshold: Tensor
+    _binnable = True
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, bins: int | None = None, **kwargs: Any) -> None:
+        super().__init__(bins=bins, **kwargs)
 
     def compute(self) -> Tensor:
+        if self.bins is not None:
+            value = self._finalise_binned(am.f1_max_from_histogram)
+            threshold = math.nan
+            if not math.isnan(value):
+                h = histogram_of(self, "ranking")
+                threshold = am.f1_adaptive_threshold_from_histogram(h).threshold
+            self.threshold = to_result(threshold, self.device)
+            return to_result(value, self.device)
         s, y = check_scores_and_labels(*self._arrays())
         c = _binary_counts(s, y)
         if c.n_pos and c.n_neg:
@@ -281,6 +332,9 @@ class F1Max(AnomalibMetric, _F1Max):
     ----------
     fields, prefix, strict
         See :class:`AnomalibMetric`; `fields` is required.
+    bins : int in [1, 24], optional
+        Streaming mode, as :class:`AUROC`: the maximum over the bins' lower edges (an F1 the
+        `threshold` attains), never above the exact maximum, by at most ``error_bound``.
     **kwargs
         torchmetrics ``Metric`` options.
 
@@ -288,7 +342,10 @@ class F1Max(AnomalibMetric, _F1Max):
     ----------
     threshold : Tensor
         After ``compute()``: the lowest threshold attaining the maximum (float64, raw score
-        space, positive means ``score >= threshold``); nan when the value is nan.
+        space, positive means ``score >= threshold``); nan when the value is nan. Binned mode:
+        the lowest bin edge attaining it.
+    error_bound : Tensor
+        Binned mode, after ``compute()``: a bound on ``exact F1 max - value``.
 
     Examples
     --------
@@ -306,6 +363,11 @@ class _F1AdaptiveThreshold(_AUROC):
     higher_is_better = None
 
     def compute(self) -> Tensor:
+        if self.bins is not None:
+            t = am.f1_adaptive_threshold_from_histogram(histogram_of(self, "ranking"))
+            self.error_bound = to_result(t.f1_error_bound, self.device)
+            self.value = to_result(t.threshold, self.device)
+            return self.value
         self.value = to_result(am.f1_adaptive_threshold(*self._arrays()), self.device)
         return self.value
 
@@ -319,11 +381,17 @@ class F1AdaptiveThreshold(AnomalibMetric, _F1AdaptiveThreshold):
         See :class:`AnomalibMetric`; `fields` is required.
     thresholds, ignore_index, validate_args, normalization, **kwargs
         As :class:`AUROC` (exact mode only).
+    bins : int in [1, 24], optional
+        Streaming mode, as :class:`AUROC`: the lowest bin edge that maximises F1 over the bin
+        edges.
 
     Attributes
     ----------
     value : Tensor
         The last computed threshold (set by every ``compute()``).
+    error_bound : Tensor
+        Binned mode, after ``compute()``: no threshold gives an F1 more than this above the F1
+        of ``value`` (the threshold itself is not bounded; a flat F1 maximum can move).
 
     Notes
     -----

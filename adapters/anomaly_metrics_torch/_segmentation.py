@@ -1,7 +1,8 @@
 """Pixel-level metrics over anomaly maps and masks: PRO, AUPRO, PIMO, AUPIMO.
 
 States are the maps ``(N, H, W)`` in their dtype and the masks ``(N, H, W)`` as bool, both
-``"cat"``; connected components, curves and areas are computed by the core.
+``"cat"``; connected components, curves and areas are computed by the core. With the opt-in
+``bins=`` (AUPRO, AUPIMO) the states are summed histograms instead (see ``_binned``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import anomaly_metrics as am
 from anomaly_metrics._validation import check_real
 
 from ._base import AnomalibMetric
+from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_maps_and_masks
 from ._convert import state_to_numpy, to_result
 
@@ -23,22 +25,33 @@ __all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
 
 
 class _MapMetric(Metric):
-    """States ``preds`` (maps, dtype as given) and ``target`` (bool masks), ``(N, H, W)``."""
+    """States ``preds`` (maps, dtype as given) and ``target`` (bool masks), ``(N, H, W)``.
+
+    With ``bins`` (classes with a ``_binned_kind``): the histogram states of that kind instead.
+    """
 
     is_differentiable = False
     higher_is_better: bool | None = True
     full_state_update = False
+    _binned_kind: str | None = None
     preds: list[Tensor]
     target: list[Tensor]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, bins: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.bins = check_bins(bins, type(self).__name__, self._binned_kind is not None)
+        if self.bins is not None:
+            add_binned_states(self, self._binned_kind, self.bins)  # type: ignore[arg-type]
+            return
         self.add_state("preds", default=[], dist_reduce_fx="cat")
         self.add_state("target", default=[], dist_reduce_fx="cat")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Append maps and masks: ``(N, H, W)``, ``(N, 1, H, W)`` or ``(H, W)`` each."""
         maps, masks = as_maps_and_masks(preds, target)
+        if self.bins is not None:
+            update_binned(self, self._binned_kind, self.bins, maps, masks)  # type: ignore[arg-type]
+            return
         self.preds.append(maps)
         self.target.append(masks)
 
@@ -91,15 +104,19 @@ class PRO(AnomalibMetric, _PRO):
 
 
 class _AUPRO(_MapMetric):
+    _binned_kind = "pro"
+
     def __init__(
         self,
         dist_sync_on_step: bool = False,
         process_group: Any | None = None,
         dist_sync_fn: Any | None = None,
         fpr_limit: float = 0.3,
+        bins: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
+            bins=bins,
             dist_sync_on_step=dist_sync_on_step,
             process_group=process_group,
             dist_sync_fn=dist_sync_fn,
@@ -108,6 +125,11 @@ class _AUPRO(_MapMetric):
         self.fpr_limit = check_real(fpr_limit, "fpr_limit")
 
     def compute(self) -> Tensor:
+        if self.bins is not None:
+            h = histogram_of(self, "pro")
+            value, bound = am.aupro_from_histogram(h, fpr_limit=self.fpr_limit)
+            self.error_bound = to_result(bound, self.device)
+            return to_result(value, self.device)
         return to_result(am.aupro(*self._arrays(), fpr_limit=self.fpr_limit), self.device)
 
 
@@ -122,6 +144,11 @@ class AUPRO(AnomalibMetric, _AUPRO):
         torchmetrics options (anomalib's explicit arguments).
     fpr_limit : float, default 0.3
         Integration limit on the global false positive rate (kept in float64).
+    bins : int in [1, 24], optional
+        Streaming mode: keep per-bin background counts and region weights
+        (:func:`anomaly_metrics.pro_histogram`, states summed across processes; 24 MiB at 20)
+        instead of the maps, and finalise with a certified bound, kept in ``error_bound``.
+        None (the default) is exact.
     **kwargs
         Other torchmetrics ``Metric`` options (anomalib accepts none).
 
@@ -245,6 +272,7 @@ class PIMO(AnomalibMetric, _PIMO):
 
 class _AUPIMO(_PIMO):
     higher_is_better = True
+    _binned_kind = "pimo"
 
     def __init__(
         self,
@@ -252,9 +280,15 @@ class _AUPIMO(_PIMO):
         fpr_bounds: tuple[float, float] = (1e-5, 1e-4),
         return_average: bool = True,
         force: bool = False,
+        bins: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_thresholds, **kwargs)
+        super().__init__(num_thresholds, bins=bins, **kwargs)
+        if self.bins is not None and not return_average:
+            raise ValueError(
+                "`return_average` must be True with `bins`: the binned mode keeps no PIMO "
+                "curves (use the exact mode for them)."
+            )
         self.fpr_bounds = fpr_bounds
         self.return_average = return_average
         self.force = force
@@ -264,6 +298,12 @@ class _AUPIMO(_PIMO):
         return f"{type(self).__name__}([{lo:.2g}, {hi:.2g}])"
 
     def compute(self, force: bool | None = None) -> Any:
+        if self.bins is not None:
+            result = am.aupimo_from_histogram(
+                histogram_of(self, "pimo"), fpr_bounds=self.fpr_bounds
+            )
+            self.error_bound = to_result(result.error_bound, self.device)
+            return to_result(result.mean, self.device)
         force = self.force if force is None else force
         maps, masks = self._arrays()
         result = am.aupimo(
@@ -304,6 +344,12 @@ class AUPIMO(AnomalibMetric, _AUPIMO):
         ``(PIMOResult, AUPIMOResult)``.
     force : bool, default False
         Compute even when the range holds too few curve points.
+    bins : int in [1, 24], optional
+        Streaming mode: keep the normal images' shared-FPR histogram (summed across processes)
+        and the binned defect pixels only (:func:`anomaly_metrics.pimo_histogram`), and return
+        the mean AUPIMO of the curve through the bin edges, within ``error_bound`` of the exact
+        curve's (``num_thresholds=None``); `num_thresholds` and `force` are then unused and
+        `return_average` must be True. None (the default) keeps the maps.
     **kwargs
         torchmetrics ``Metric`` options.
 
