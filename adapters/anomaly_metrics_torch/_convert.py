@@ -23,18 +23,14 @@ _WIDEN = {torch.bfloat16: torch.float32}
 _NO_FLOAT64 = ("mps",)
 
 
-def _cat(state: Tensor | Sequence[Tensor]) -> Tensor | None:
-    """One tensor from a ``"cat"`` list state (no copy for a single element); None if empty."""
-    if isinstance(state, Tensor):
-        return state
-    parts = [t for t in state if t.numel()] or list(state[:1])
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    if parts[0].device.type != "cpu":  # concatenate on the device, transfer once
-        return torch.cat([p.to(parts[0].device) for p in parts])
-    return torch.cat(parts)
+def _host(t: Tensor) -> NDArray[Any]:
+    """One tensor as NumPy: detached, on the CPU, a view where the dtype allows it."""
+    t = t.detach()
+    if t.dtype in _WIDEN:
+        t = t.to(_WIDEN[t.dtype])
+    if t.device.type != "cpu":
+        t = t.cpu()
+    return t.numpy()
 
 
 def state_to_numpy(
@@ -44,19 +40,22 @@ def state_to_numpy(
 
     Detaches, moves to the CPU (a no-op for CPU tensors) and returns a view of the tensor's
     memory whenever possible: float16/32/64, integer and bool tensors stay in their dtype (the
-    core decides about widening; bool masks stay bool), bfloat16 is widened to float32. An empty
-    list gives an empty float32 array of `empty_shape`, which the core rejects with its own
-    message.
+    core decides about widening; bool masks stay bool), bfloat16 is widened to float32. List
+    states on an accelerator are concatenated there and transferred once; on the CPU they are
+    concatenated by NumPy (one copy, single-threaded: torch.cat's thread pool only adds
+    overhead to a copy). An empty list gives an empty float32 array of `empty_shape`, which
+    the core rejects with its own message.
     """
-    t = _cat(state)
-    if t is None:
+    if isinstance(state, Tensor):
+        return _host(state)
+    parts = [t for t in state if t.numel()] or list(state[:1])
+    if not parts:
         return np.empty(empty_shape, np.float32)
-    t = t.detach()
-    if t.dtype in _WIDEN:
-        t = t.to(_WIDEN[t.dtype])
-    if t.device.type != "cpu":
-        t = t.cpu()
-    return t.numpy()
+    if len(parts) > 1 and parts[0].device.type != "cpu":
+        device = parts[0].device
+        parts = [torch.cat([p.to(device) for p in parts])]
+    arrays = [_host(p) for p in parts]
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def to_result(value: Any, device: torch.device | str, dtype: torch.dtype = torch.float64) -> Tensor:
