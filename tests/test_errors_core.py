@@ -97,23 +97,29 @@ def _run(code: str) -> str:
     ).stdout
 
 
-def test_import_is_fast_and_compiles_nothing():
+def test_import_loads_nothing_heavy_and_compiles_nothing():
+    # The import time itself (< 0.5 s) is measured by the benchmark, not by a timed test.
     code = (
-        "import time, sys; t = time.perf_counter(); import anomaly_metrics; "
-        "dt = time.perf_counter() - t; "
-        "bad = [m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules]; "
-        "print(dt, bad)"
+        "import sys, anomaly_metrics\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "heavy = [m for m in ('torch', 'matplotlib', 'sklearn', 'scipy.stats', 'scipy.ndimage',"
+        " 'PIL', 'tifffile') if m in sys.modules]\n"
+        "compiled = [n for mod in list(sys.modules) if mod.startswith('anomaly_metrics')"
+        " for n, f in vars(sys.modules[mod]).items()"
+        " if isinstance(f, CPUDispatcher) and f.signatures]\n"
+        "print(heavy, compiled)"
     )
-    _run(code)  # warm the bytecode cache
-    dt, bad = _run(code).rsplit(" ", 1)[0], _run(code).split(" ", 1)[1]
-    assert float(dt) < 0.5, f"import took {dt} s"
-    assert bad.strip() == "[]"
+    assert _run(code).strip() == "[] []"
 
 
 def test_second_process_reuses_the_numba_cache():
     code = (
-        "import time, anomaly_metrics as am; t = time.perf_counter(); "
-        "am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]); print(time.perf_counter() - t)"
+        "import anomaly_metrics as am\n"
+        "from anomaly_metrics import _curves\n"
+        "am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])\n"
+        "print(sum(_curves._gap_count_kernel.stats.cache_hits.values()),"
+        " sum(_curves._gap_count_kernel.stats.cache_misses.values()))"
     )
-    _run(code)  # first process may compile and writes the cache
-    assert float(_run(code)) < 1.0
+    _run(code)  # the first process may compile, and writes the on-disk cache
+    hits, misses = map(int, _run(code).split())
+    assert hits >= 1 and misses == 0
