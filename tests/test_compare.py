@@ -209,7 +209,7 @@ def model_tables(draw, min_models=2, max_models=4, max_images=40):
 
 
 @pytest.mark.parametrize("test", ["wilcoxon", "ttest"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(table=model_tables())
 def test_compare_models_matches_scipy_holm_and_ranks(test, table):
     alpha = 0.05
@@ -555,7 +555,7 @@ def _maps_and_masks(rng, n, h, w, ties):
     return maps, masks
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     n=st.integers(2, 8),
     h=st.integers(4, 10),
