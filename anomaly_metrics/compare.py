@@ -416,8 +416,9 @@ def compare_models(
     Notes
     -----
     The statistic and p-value are scipy's (``wilcoxon`` with its defaults: zero differences
-    dropped, exact distribution for small samples without ties). When two models have equal
-    values on every image the pair gets statistic 0 and p-value 1 (scipy's t-test would give
+    dropped, exact distribution for small samples without ties; with ties or zeros in at
+    most 13 images scipy enumerates the sign flips, which can take seconds per pair). When two
+    models have equal values on every image the pair gets statistic 0 and p-value 1 (scipy's t-test would give
     nan). Groups: walking down the ranking, each maximal run of consecutive models with no
     significant pair inside is a group; a model significantly different from its neighbours is
     a group of its own.
