@@ -1015,8 +1015,10 @@ class PimoHistogram(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _count_bins_kernel(scores, shift, counts):  # pragma: no cover - compiled
-    """``counts[bin(s)] += 1`` for every score. Inputs are not validated; call through
-    `pimo_histogram`."""
+    """``counts[bin(s)] += 1`` for every score, keys computed on the fly (no key array).
+
+    Inputs are not validated; call through `pimo_histogram`.
+    """
     for i in range(scores.shape[0]):
         counts[_score_key_kernel(scores[i]) >> shift] += 1
 
