@@ -598,6 +598,10 @@ ERRORS = [
         "`default_value` must be finite",
     ),
     (lambda: amt.AUPRO(fields=MAP_FIELDS, fpr_limit="0.3"), TypeError, "`fpr_limit`"),
+    (lambda: amt.PIMO(num_thresholds=1), ValueError, "`num_thresholds` must be an int >= 2"),
+    (lambda: amt.PIMO(num_thresholds=2.5), TypeError, "`num_thresholds` must be an int >= 2"),
+    (lambda: amt.AUPIMO(fpr_bounds=(1e-3, 1e-4)), ValueError, "`fpr_bounds` must be increasing"),
+    (lambda: amt.AUPIMO(fpr_bounds=0.1), TypeError, "`fpr_bounds` must be a pair"),
     (lambda: amt.create_anomalib_metric(int), TypeError, "subclass of torchmetrics.Metric"),
     (
         _update(amt.AUROC(fields=SCORE_FIELDS), pred_score=np.array([0.5]), gt_label=_scores(1)),

@@ -14,6 +14,7 @@ from torch import Tensor
 from torchmetrics import Metric
 
 import anomaly_metrics as am
+from anomaly_metrics._pimo import _check_fpr_bounds, _check_num_thresholds
 from anomaly_metrics._validation import check_real
 
 from ._base import AnomalibMetric
@@ -214,7 +215,7 @@ class _PIMO(_MapMetric):
 
     def __init__(self, num_thresholds: int | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.num_thresholds = num_thresholds
+        self.num_thresholds = _check_num_thresholds(num_thresholds)
 
     def _curves_result(self, curves: Any) -> PIMOResult:
         t, fpr, tpr, classes = curves
@@ -289,7 +290,7 @@ class _AUPIMO(_PIMO):
                 "`return_average` must be True with `bins`: the binned mode keeps no PIMO "
                 "curves (use the exact mode for them)."
             )
-        self.fpr_bounds = fpr_bounds
+        self.fpr_bounds = _check_fpr_bounds(fpr_bounds)
         self.return_average = return_average
         self.force = force
 
