@@ -470,7 +470,7 @@ def _order_key(bits, sign_shift):  # pragma: no cover - compiled
     Inputs are not validated.
     """
     b = np.int64(bits)
-    mask = (np.int64(1) << sign_shift) - 1
+    mask = np.int64(0x7FFFFFFFFFFFFFFF) >> (63 - sign_shift)  # all bits below the sign
     key = b ^ ((b >> sign_shift) & mask)
     if key == -1:  # -0.0
         key = 0
