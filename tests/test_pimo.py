@@ -248,6 +248,8 @@ def test_binary_classification_counts(scale, norm_fp, anom_fp, anom_tp):
         tpr = np.zeros((1, 4))
         fp = np.zeros(4, np.int64)
         _pimo._pimo_rows_kernel(rows, masks, np.array([0]), t, t[0], inv_step, tpr, fp)
+        if not mask.any():  # a normal row: false positives only
+            return fp.tolist(), None
         return fp.tolist(), (tpr[0] * mask.sum()).round().astype(int).tolist()
 
     assert positives(pred, np.zeros(4, bool))[0] == norm_fp
