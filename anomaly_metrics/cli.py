@@ -146,6 +146,22 @@ def _write_plots(
     return written
 
 
+def _per_image_aupimo(cat: LoadedCategory, report: _Reporter) -> dict[str, float | None]:
+    """Each image's AUPIMO (None for normal images or when AUPIMO is undefined here)."""
+    from ._pimo import aupimo
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            values = aupimo(cat.anomaly_maps, cat.masks).per_image.tolist()
+        except (ValueError, RuntimeError) as err:
+            report.warning(f"{cat.name} per-image AUPIMO", f"not computed: {err}")
+            values = [math.nan] * len(cat.keys)
+    for w in caught:
+        report.warning(cat.name, str(w.message))
+    return {key: (None if math.isnan(v) else v) for key, v in zip(cat.keys, values)}
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4f}"
@@ -235,14 +251,22 @@ def run_evaluate(
     plots: str | os.PathLike[str] | None = None,
     image_scores: str | os.PathLike[str] | None = None,
     skip_invalid: bool = False,
+    per_image: bool = False,
     workers: int | None = None,
     progress: bool = True,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """The ``evaluate`` command; returns the exit status (0 ok, 1 problems with the input)."""
+    """The ``evaluate`` command; returns the exit status (0 ok, 1 problems with the input).
+
+    With ``per_image=True`` the JSON output also holds each image's AUPIMO (null for normal
+    images) under ``categories.<name>.per_image.aupimo``, for ``anomaly-metrics compare``.
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    if per_image and (output is None or Path(output).suffix.lower() == ".csv"):
+        print("error: --per-image needs a JSON --output file (e.g. results.json).", file=err)
+        return 2
     report = _Reporter(err, skip_invalid)
     wanted = [m for m in METRICS if metrics is None or m in metrics]
     start = time.perf_counter()
@@ -276,6 +300,8 @@ def run_evaluate(
             "num_anomalous": int(labels.sum()),
             **values,
         }
+        if per_image:
+            rows[cat.name]["per_image"] = {"aupimo": _per_image_aupimo(cat, report)}
         if plots is not None:
             plot_files += _write_plots(cat, Path(plots), fpr_limit, report)
         del cat
@@ -426,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="report problems with the input as warnings and evaluate the rest",
     )
     ev.add_argument(
+        "--per-image",
+        action="store_true",
+        help="also write each image's AUPIMO into the JSON --output (for `compare`)",
+    )
+    ev.add_argument(
         "--workers", type=_positive_int, help="threads for loading (default: min(8, CPUs))"
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -492,6 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             output=args.output,
             plots=args.plots,
             image_scores=args.image_scores,
+            per_image=args.per_image,
             skip_invalid=args.skip_invalid,
             workers=args.workers,
             progress=not args.no_progress,

@@ -527,3 +527,29 @@ def test_skip_invalid_with_nothing_left(small, capsys):
     _fails_with(
         small, capsys, "(skipped)", "no category could be evaluated", extra=("--skip-invalid",)
     )
+
+
+def test_per_image_output_feeds_compare(dataset, capsys):
+    root, cats = dataset
+    out_a, out_b = root / "model_a.json", root / "model_b.json"
+    assert main(_args(root, "--categories", "alpha", "--per-image", "--output", str(out_a))) == 0
+    doc = json.loads(out_a.read_text())
+    per_image = doc["categories"]["alpha"]["per_image"]["aupimo"]
+    maps, masks = _read_stack(root, cats["alpha"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = am.aupimo(maps, masks).per_image
+    assert len(per_image) == len(want)
+    got = [math.nan if v is None else v for v in per_image.values()]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)  # nan (normal images) where nan
+    # a second "model": the same results file, so the paired test finds no difference
+    out_b.write_text(out_a.read_text())
+    capsys.readouterr()
+    assert main(["compare", str(out_a), str(out_b), "--names", "a", "b"]) == 0
+    assert "Groups that cannot be told apart" in capsys.readouterr().out
+
+
+def test_per_image_needs_json_output(dataset, capsys):
+    root, _ = dataset
+    assert main(_args(root, "--per-image", "--output", str(root / "r.csv"))) == 2
+    assert "--per-image needs a JSON --output" in capsys.readouterr().err
