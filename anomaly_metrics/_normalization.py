@@ -96,5 +96,6 @@ def normalize_min_max(values: Any, threshold: float, min: float, max: float) -> 
     if hi == lo:
         out = np.where(x > t, 1.0, np.where(x < t, 0.0, 0.5))
     else:
-        out = np.clip((x - t) / (hi - lo) + 0.5, 0.0, 1.0)
+        with np.errstate(over="ignore"):  # a tiny range sends far scores to +-inf: clipped
+            out = np.clip((x - t) / (hi - lo) + 0.5, 0.0, 1.0)
     return out.astype(out_dtype, copy=False)

@@ -96,5 +96,7 @@ def ref_normalize(values, threshold, lo, hi):
         if hi == lo:
             out.append(1.0 if v > threshold else 0.0 if v < threshold else 0.5)
         else:
-            out.append(min(1.0, max(0.0, (v - threshold) / (hi - lo) + 0.5)))
+            with np.errstate(over="ignore"):
+                z = (v - threshold) / (hi - lo)
+            out.append(min(1.0, max(0.0, z + 0.5)))
     return np.array(out).reshape(np.shape(values))
