@@ -17,11 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import data, report, runner
-from bench.entries import ENTRIES, METRICS, by_id
-from bench.worker import measure
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench import data, report, runner  # noqa: E402
+from bench.entries import ENTRIES, METRICS, by_id  # noqa: E402
+from bench.worker import measure  # noqa: E402
+
 TINY = (12, 160, 160)  # 5 normal images: 128k normal pixels, enough for the 1e-5 AUPIMO bound
 
 # Largest |peer - ours| each implementation may show on the tiny set, and why.
@@ -116,21 +119,19 @@ def test_command_line_fresh_processes_json_markdown_readme(tiny: Path, tmp_path:
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     cmd = [
         sys.executable, "-m", "bench", "--size", "x".join(map(str, TINY)),
-        "--data-dir", str(tiny.parent), "--metrics", "pixel_auroc,floor",
-        "--impls", "ours,sklearn,np.sort", "--repeats", "2",
+        "--data-dir", str(tiny.parent), "--metrics", "pixel_auroc,aupro,floor",
+        "--impls", "ours,np.sort", "--repeats", "2",
         "--budget", "0.5", "--no-compile", "--out", str(out), "--markdown", str(md),
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(out.read_text())
     runs = {r["entry"]: r for r in res["sizes"][0]["runs"]}
-    assert set(runs) == {"pixel_auroc:ours", "pixel_auroc:sklearn", "floor:np.sort"}
+    assert set(runs) == {"pixel_auroc:ours", "aupro:ours", "floor:np.sort"}
     assert len({r["pid"] for r in runs.values()}) == len(runs)  # one fresh process each
     for r in runs.values():
         assert r["status"] == "ok", r
-    assert math.isclose(
-        runs["pixel_auroc:ours"]["value"], runs["pixel_auroc:sklearn"]["value"], abs_tol=1e-12
-    )
+    assert runs["pixel_auroc:ours"]["median_s"] > 0 and runs["floor:np.sort"]["median_s"] > 0
     text = md.read_text()
     assert "| metric | implementation | median ms" in text and "x np.sort" in text
     assert proc.stdout == text
@@ -150,7 +151,7 @@ def test_command_line_fresh_processes_json_markdown_readme(tiny: Path, tmp_path:
     new = readme.read_text()
     assert new.startswith("# title\n\nbefore\n" + report.README_START + "\n")
     assert new.endswith(report.README_END + "\nafter\n") and "old" not in new
-    assert "pixel AUROC" in new and "x np.sort" in new
+    assert "pixel AUROC" in new and "AU-PRO" in new and "x np.sort" in new
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         report.update_readme(res, readme)
