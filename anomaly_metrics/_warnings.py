@@ -8,6 +8,10 @@ import warnings
 
 __all__ = ["UndefinedMetricWarning", "warn_undefined"]
 
+# Frames of these packages are skipped too: a torch adapter's compute() is called through
+# torchmetrics' wrappers, and the warning should still name the user's line.
+_WRAPPER_PARTS = tuple(f"{os.sep}{name}{os.sep}" for name in ("torchmetrics", "torch"))
+
 _PACKAGE_DIRS = (
     os.path.dirname(os.path.abspath(__file__)),
     # the torch adapter reports through the core too; skip its frames as well
@@ -38,7 +42,8 @@ def _stacklevel() -> int:
     frame = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_PACKAGE_DIRS) and "anomaly_metrics_torch" not in filename:
+        inside = filename.startswith(_PACKAGE_DIRS) or "anomaly_metrics_torch" in filename
+        if not inside and not any(part in filename for part in _WRAPPER_PARTS):
             return level
         frame = frame.f_back
         level += 1

@@ -745,3 +745,14 @@ def test_cuda_compute_on_cpu_states_and_curve():
     curve = amt.BinaryPrecisionRecallCurve().to("cuda")
     curve.update(torch.from_numpy(scores).cuda(), torch.from_numpy(labels).cuda())
     assert all(t.device.type == "cuda" for t in curve.compute())
+
+
+def test_undefined_warning_points_at_the_users_compute_call():
+    import anomaly_metrics as am
+    from anomaly_metrics_torch import AUROC
+
+    metric = AUROC(fields=["pred_score", "gt_label"])
+    metric.update({"pred_score": torch.tensor([0.1, 0.2]), "gt_label": torch.tensor([0, 0])})
+    with pytest.warns(am.UndefinedMetricWarning) as record:
+        metric.compute()
+    assert record[0].filename == __file__
