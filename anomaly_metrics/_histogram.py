@@ -38,10 +38,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._pimo import _check_fpr_bounds
 from ._validation import (
     check_fraction,
     check_maps_and_masks,
-    check_real,
     check_scores,
     check_scores_and_labels,
 )
@@ -1163,26 +1163,6 @@ def _check_pimo_histogram(h: Any, name: str = "histogram") -> PimoHistogram:
     )
 
 
-def _check_fpr_bounds(fpr_bounds: Any) -> tuple[float, float]:
-    """``(lower, upper)`` with ``0 < lower < upper <= 1``, as floats (as :func:`aupimo`)."""
-    if isinstance(fpr_bounds, (str, bytes)) or not isinstance(
-        fpr_bounds, (tuple, list, np.ndarray)
-    ):
-        raise TypeError(
-            f"`fpr_bounds` must be a pair (lower, upper) of FPRs, got {type(fpr_bounds).__name__} "
-            f"{fpr_bounds!r}."
-        )
-    if len(fpr_bounds) != 2:
-        raise ValueError(
-            f"`fpr_bounds` must be a pair (lower, upper) of FPRs, got {len(fpr_bounds)} values."
-        )
-    lo = check_real(fpr_bounds[0], "fpr_bounds[0]")
-    hi = check_real(fpr_bounds[1], "fpr_bounds[1]")
-    if not 0.0 < lo < hi <= 1.0:
-        raise ValueError(f"`fpr_bounds` must satisfy 0 < lower < upper <= 1, got ({lo}, {hi}).")
-    return lo, hi
-
-
 class BoundedAupimo(NamedTuple):
     """Binned AUPIMO with certified bounds (see :func:`aupimo_from_histogram`)."""
 
@@ -1250,7 +1230,7 @@ def aupimo_from_histogram(
     >>> result.per_image.round(6).tolist(), round(result.mean, 6)
     ([nan, 0.055, 0.55], 0.3025)
     """
-    lo, hi = _check_fpr_bounds(fpr_bounds)
+    lo, hi = _check_fpr_bounds(fpr_bounds)  # the same check as aupimo
     h = _check_pimo_histogram(histogram)
     n_anomalous = h.defect_counts.shape[0]
     if h.num_normal == 0:

@@ -546,8 +546,16 @@ BAD_CALLS = [
     (lambda: am.aupimo_from_histogram(H12), TypeError, "must be a PimoHistogram"),
     (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=1e-4), TypeError, "a pair"),
     (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(1e-4,)), ValueError, "1 values"),
-    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(1e-3, 1e-4)), ValueError, "0 < lower"),
-    (lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(0, 1e-4)), ValueError, "0 < lower"),
+    (
+        lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(1e-3, 1e-4)),
+        ValueError,
+        "must be increasing (lower < upper)",
+    ),
+    (
+        lambda: am.aupimo_from_histogram(PIMO12, fpr_bounds=(0, 1e-4)),
+        ValueError,
+        "`fpr_bounds[0]` (the lower FPR) must be in (0, 1)",
+    ),
     (
         lambda: am.aupimo_from_histogram(PIMO12._replace(num_normal=0, image_classes=[1])),
         ValueError,
