@@ -51,6 +51,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "aupimo": ("pixel", "AUPIMO (300k thresholds)"),
     "aupimo_exact": ("pixel", "AUPIMO exact"),
     "evaluate": ("pixel", "evaluate (all metrics)"),
+    "ranking_histogram": ("pixel", "streaming update: ranking_histogram (20 bits)"),
+    "pro_histogram": ("pixel", "streaming update: pro_histogram (20 bits)"),
+    "pimo_histogram": ("pixel", "streaming update: pimo_histogram (20 bits)"),
+    "bootstrap_image_auroc": ("image", "bootstrap_ci of image AUROC (1000 resamples)"),
+    "bootstrap_aupro": ("pixel", "bootstrap_ci of AU-PRO (1000 resamples)"),
     "floor": ("pixel", "floors on the float32 pixels"),
 }
 
@@ -683,11 +688,76 @@ def _registry() -> list[Entry]:
             ("adeval:EvalAccumulator", "cv2"),
             note="binned, 1000 strips",
         ),
+        Entry(
+            "ranking_histogram",
+            "ours",
+            "ours",
+            _ours("ranking_histogram", "pixel", _histogram_total),
+            _AM,
+            note="one update pass over all pixels",
+        ),
+        Entry(
+            "pro_histogram",
+            "ours",
+            "ours",
+            _ours("pro_histogram", "pixel", _histogram_total),
+            _AM,
+            note="incl. connected components",
+        ),
+        Entry(
+            "pimo_histogram",
+            "ours",
+            "ours",
+            _ours("pimo_histogram", "pixel", _histogram_total),
+            _AM,
+        ),
+        Entry(
+            "bootstrap_image_auroc",
+            "ours",
+            "ours",
+            _bootstrap("auroc", "image"),
+            ("anomaly_metrics:bootstrap_ci",),
+            note="seed 0; [low, high]",
+        ),
+        Entry(
+            "bootstrap_aupro",
+            "ours",
+            "ours",
+            _bootstrap("aupro", "pixel"),
+            ("anomaly_metrics:bootstrap_ci",),
+            note="seed 0; [low, high]",
+        ),
         Entry("floor", "np.sort", "floor", _floor("sort"), ()),
         Entry("floor", "np.partition", "floor", _floor("partition"), (), note="kth = 70 %"),
         Entry("floor", "np.max", "floor", _floor("max"), (), note="one pass"),
     ]
     return e
+
+
+def _histogram_total(h: Any) -> float:
+    """A checksum of a streaming state: the number of pixels it counted."""
+    if isinstance(h, np.ndarray):
+        return float(h.sum())
+    if hasattr(h, "background"):  # ProHistogram: background pixels + region count
+        return float(np.sum(h.background)) + float(h.num_regions)
+    return float(len(h.image_classes))  # PimoHistogram: images seen
+
+
+def _bootstrap(metric: str, level: str):
+    def build(ds: Dataset) -> Callable[[], Any]:
+        import anomaly_metrics as am
+
+        fn = getattr(am, metric)
+        x, y = _inputs(ds, level)
+
+        def run() -> list[float]:
+            ci = am.bootstrap_ci(fn, x, y, n_resamples=1000, seed=0)
+            return [float(ci.low), float(ci.high)]
+
+        return run
+
+    build.requires = ("anomaly_metrics:bootstrap_ci", f"anomaly_metrics:{metric}")  # type: ignore[attr-defined]
+    return build
 
 
 def _ours_min_max(ds: Dataset) -> Callable[[], Any]:
