@@ -139,20 +139,109 @@ def _check_fpr_bounds(fpr_bounds: Any) -> tuple[float, float]:
     return lo, hi
 
 
+def _check_map_batches(
+    anomaly_maps: Sequence[Any], masks: Sequence[Any]
+) -> list[tuple[NDArray[Any], NDArray[np.bool_]]]:
+    """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
+
+    Checks each batch on its own and returns the checked batches (views where the check makes
+    no copy) in one dtype, the one the concatenation would have. On any error, or batches
+    that would not concatenate into ``(N, H, W)``, the concatenation is checked instead, so the
+    error (or, for odd inputs, the single checked array) is exactly the single-array one.
+    """
+    if len(anomaly_maps) == 1 and len(masks) == 1:
+        return [check_maps_and_masks(anomaly_maps[0], masks[0])]
+    try:
+        raw = [np.asarray(m) for m in anomaly_maps]
+        if not raw or len(raw) != len(masks) or any(m.ndim != 3 for m in raw):
+            raise ValueError("not (B, H, W) batches")
+        dtype = np.result_type(*(m.dtype for m in raw))  # what concatenation gives
+
+        def check(b: int) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+            m = raw[b]
+            return check_maps_and_masks(m if m.dtype == dtype else m.astype(dtype), masks[b])
+
+        pixels = sum(m.size for m in raw)
+        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, pixels // _PIXELS_PER_WORKER))
+        if workers > 1:  # the checks are NumPy reductions, which release the GIL
+            with ThreadPoolExecutor(workers) as pool:
+                out = list(pool.map(check, range(len(raw))))
+        else:
+            out = [check(b) for b in range(len(raw))]
+        if len({m.shape[1:] for m, _ in out}) != 1:
+            raise ValueError("batches of different image sizes")
+    except (TypeError, ValueError):
+        return [check_maps_and_masks(np.concatenate(anomaly_maps), np.concatenate(masks))]
+    return out
+
+
 class _Prepared(NamedTuple):
-    flat_maps: NDArray[Any]  # (N, D) float32 / float64 view of the maps
-    flat_masks: NDArray[np.bool_]  # (N, D)
+    """Checked images as consecutive batches (one batch for the public functions)."""
+
+    batches: list[tuple[NDArray[Any], NDArray[np.bool_]]]  # (B, D) maps (one dtype), masks
+    starts: NDArray[np.int64]  # (n_batches + 1,) first image of each batch, then N
     classes: NDArray[np.int32]  # (N,)
     normal: NDArray[np.int64]  # indices of normal images
     anomalous: NDArray[np.int64]  # indices of anomalous images
 
+    @property
+    def n_images(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def n_pixels(self) -> int:
+        """Pixels per image."""
+        return int(self.batches[0][0].shape[1])
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.batches[0][0].dtype
+
+    def image(self, i: int) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+        """Scores and mask of image ``i``, flat."""
+        b = int(np.searchsorted(self.starts, i, side="right")) - 1
+        maps, masks = self.batches[b]
+        j = i - int(self.starts[b])
+        return maps[j], masks[j]
+
+
+def _per_batch(
+    prep: _Prepared,
+    images: NDArray[np.int64],
+    call: Callable[[NDArray[Any], NDArray[np.bool_], NDArray[np.int64], int], object],
+) -> None:
+    """``call(maps, masks, local_images, start)`` for each batch holding some of ``images``.
+
+    ``images`` are ascending global indices; ``local_images`` index the batch's ``(B, D)``
+    arrays, and ``start`` is the batch's first global index (per-image outputs are written to
+    ``out[start : start + B]``).
+    """
+    if len(prep.batches) == 1:
+        maps, masks = prep.batches[0]
+        call(maps, masks, images, 0)
+        return
+    cuts = np.searchsorted(images, prep.starts)
+    for b, (maps, masks) in enumerate(prep.batches):
+        lo, hi = int(cuts[b]), int(cuts[b + 1])
+        if hi > lo:
+            start = int(prep.starts[b])
+            call(maps, masks, images[lo:hi] - start, start)
+
 
 def _prepare(anomaly_maps: Any, masks: Any) -> _Prepared:
-    maps, m = check_maps_and_masks(anomaly_maps, masks)
-    n = maps.shape[0]
-    flat_maps = maps.reshape(n, -1)
-    flat_masks = m.reshape(n, -1)
-    is_anomalous = flat_masks.any(axis=1)
+    return _prepared([check_maps_and_masks(anomaly_maps, masks)])
+
+
+def _prepare_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any]) -> _Prepared:
+    return _prepared(_check_map_batches(anomaly_maps, masks))
+
+
+def _prepared(batches: list[tuple[NDArray[Any], NDArray[np.bool_]]]) -> _Prepared:
+    flat = [(m.reshape(m.shape[0], -1), k.reshape(k.shape[0], -1)) for m, k in batches]
+    sizes = [m.shape[0] for m, _ in flat]
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    n = int(starts[-1])
+    is_anomalous = np.concatenate([k.any(axis=1) for _, k in flat])
     normal = np.flatnonzero(~is_anomalous).astype(np.int64)
     anomalous = np.flatnonzero(is_anomalous).astype(np.int64)
     if normal.size == 0:
@@ -165,7 +254,7 @@ def _prepare(anomaly_maps: Any, masks: Any) -> _Prepared:
             "`masks` must mark at least one anomalous image (a mask with defect pixels): AUPIMO "
             f"scores anomalous images, got {n} normal and 0 anomalous images."
         )
-    return _Prepared(flat_maps, flat_masks, is_anomalous.astype(np.int32), normal, anomalous)
+    return _Prepared(flat, starts, is_anomalous.astype(np.int32), normal, anomalous)
 
 
 def _unreachable_error(lo: float, n_top: int, n_normal_pixels: int) -> ValueError:
@@ -332,8 +421,13 @@ def _binned_setup(
     prep: _Prepared, k: int
 ) -> tuple[NDArray[Any], NDArray[np.float64], float, float]:
     """Thresholds (maps' dtype and float64), their origin and inverse step, for the kernels."""
-    maps = prep.flat_maps
-    parts = _run_chunked(lambda imgs: _minmax_kernel(maps, imgs), prep.normal, maps.shape[1])
+
+    def minmax(imgs: NDArray[np.int64]) -> list[tuple[float, float]]:
+        found: list[tuple[float, float]] = []
+        _per_batch(prep, imgs, lambda m, _k, idx, _s: found.append(_minmax_kernel(m, idx)))
+        return found
+
+    parts = [p for found in _run_chunked(minmax, prep.normal, prep.n_pixels) for p in found]
     lo = min(p[0] for p in parts)
     hi = max(p[1] for p in parts)
     if not hi > lo:
@@ -342,10 +436,10 @@ def _binned_setup(
             f"between their min and max, got every normal pixel = {lo:g}: the shared FPR can "
             "only be 0 or 1."
         )
-    t = _linspace_thresholds(lo, hi, k, maps.dtype)
+    t = _linspace_thresholds(lo, hi, k, prep.dtype)
     if not np.all(t[1:] > t[:-1]):
         raise ValueError(
-            f"`num_thresholds` = {k} is too many for the {maps.dtype} resolution of the normal "
+            f"`num_thresholds` = {k} is too many for the {prep.dtype} resolution of the normal "
             f"scores' range [{lo:g}, {hi:g}]: the thresholds are not strictly increasing. Use "
             "fewer thresholds, float64 maps, or `num_thresholds=None` (the exact curve)."
         )
@@ -420,18 +514,19 @@ def _shared_fp_tail(
     ``t[c]`` is nearest). A coarse histogram finds ``c``; only scores ``>= t[c]`` (about ``hi``
     of the normal pixels) are binned exactly.
     """
-    maps = prep.flat_maps
     k = t64.shape[0]
-    n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
+    n_normal_pixels = prep.normal.shape[0] * prep.n_pixels
     rank = _rank_for_fpr(hi, n_normal_pixels)
     scale = _COARSE_BINS * inv_step / (k - 1)
 
     def coarse(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
         hist = np.zeros(_COARSE_BINS, np.int64)
-        _coarse_histogram_kernel(maps, imgs, t0, scale, hist)
+        _per_batch(
+            prep, imgs, lambda m, _k, idx, _s: _coarse_histogram_kernel(m, idx, t0, scale, hist)
+        )
         return hist
 
-    hist = sum(_run_chunked(coarse, prep.normal, maps.shape[1]))
+    hist = sum(_run_chunked(coarse, prep.normal, prep.n_pixels))
     above = np.cumsum(hist[::-1])[::-1]
     b = int(np.flatnonzero(above >= rank)[-1])
     c = max(0, math.floor(b * (k - 1) / _COARSE_BINS) - 2)  # a margin for rounding
@@ -439,10 +534,17 @@ def _shared_fp_tail(
 
         def fine(imgs: NDArray[np.int64], c: int = c) -> tuple[NDArray[np.int64], float]:
             hist = np.zeros(k - c, np.int64)
-            below = _tail_histogram_kernel(maps, imgs, t64, t0, inv_step, c, hist)
-            return hist, below
+            below = [-np.inf]
+            _per_batch(
+                prep,
+                imgs,
+                lambda m, _k, idx, _s: below.append(
+                    _tail_histogram_kernel(m, idx, t64, t0, inv_step, c, hist)
+                ),
+            )
+            return hist, max(below)
 
-        parts = _run_chunked(fine, prep.normal, maps.shape[1])
+        parts = _run_chunked(fine, prep.normal, prep.n_pixels)
         fp = np.cumsum(sum(p[0] for p in parts)[::-1])[::-1]
         if fp[0] >= rank or c == 0:
             break
@@ -518,16 +620,22 @@ def _collect_kernel(maps, bits, images, sign_shift, low_key, out):  # pragma: no
 
 
 def _key_histogram(
-    prep: _Prepared, bits: NDArray[Any], sign_shift: int, shift: int, prefix: int, use_prefix: bool
+    prep: _Prepared, bits_dtype: Any, sign_shift: int, shift: int, prefix: int, use_prefix: bool
 ) -> NDArray[np.int64]:
     """One radix digit's histogram over the normal images (threads over images)."""
 
     def run(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
         hist = np.zeros(1 << 16, np.int64)
-        _key_histogram_kernel(bits, imgs, sign_shift, shift, prefix, use_prefix, hist)
+        _per_batch(
+            prep,
+            imgs,
+            lambda m, _k, idx, _s: _key_histogram_kernel(
+                m.view(bits_dtype), idx, sign_shift, shift, prefix, use_prefix, hist
+            ),
+        )
         return hist
 
-    return sum(_run_chunked(run, prep.normal, bits.shape[1]))  # type: ignore[return-value]
+    return sum(_run_chunked(run, prep.normal, prep.n_pixels))  # type: ignore[return-value]
 
 
 def _top_normal_levels(prep: _Prepared, rank: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -536,16 +644,15 @@ def _top_normal_levels(prep: _Prepared, rank: int) -> tuple[NDArray[np.float64],
     Returns ``levels`` (ascending) and ``fp`` (normal pixels ``>=`` each level); the lowest
     level is at or below the ``rank``-th largest normal score.
     """
-    maps = prep.flat_maps
-    is32 = maps.dtype == np.float32
-    bits = maps.view(np.int32 if is32 else np.int64)
+    is32 = prep.dtype == np.float32
+    bits_dtype = np.int32 if is32 else np.int64
     sign_shift = 31 if is32 else 63
     shift = 16 if is32 else 48
     prefix = 0
     use_prefix = False
     n_above = 0  # values known to lie above the current bucket
     while True:
-        hist = _key_histogram(prep, bits, sign_shift, shift, prefix, use_prefix)
+        hist = _key_histogram(prep, bits_dtype, sign_shift, shift, prefix, use_prefix)
         above = np.cumsum(hist[::-1])[::-1]  # above[d]: candidates with digit >= d
         # the bucket holding the rank-th largest: the largest digit d with n_above + above[d] >= rank
         d = int(np.flatnonzero(n_above + above >= rank)[-1])
@@ -556,7 +663,14 @@ def _top_normal_levels(prep: _Prepared, rank: int) -> tuple[NDArray[np.float64],
         prefix, use_prefix, shift = digit_prefix, True, shift - 16
     size = n_above + int(hist[d])
     out = np.empty(size, np.float64)
-    got = _collect_kernel(maps, bits, prep.normal, sign_shift, digit_prefix << shift, out)
+    low_key = digit_prefix << shift
+    got = 0
+
+    def collect(m: NDArray[Any], _k: Any, idx: NDArray[np.int64], _s: int) -> None:
+        nonlocal got
+        got += _collect_kernel(m, m.view(bits_dtype), idx, sign_shift, low_key, out[got:])
+
+    _per_batch(prep, prep.normal, collect)
     if got != size:  # pragma: no cover - would be a bug in the selection
         raise AssertionError(f"radix selection collected {got} values, expected {size}")
     levels, counts = np.unique(out, return_counts=True)
@@ -705,36 +819,47 @@ def pimo_curves(
     [0, 1, 1]
     """
     k = _check_num_thresholds(num_thresholds)
-    prep = _prepare(anomaly_maps, masks)
+    return _pimo_curves_prepared(_prepare(anomaly_maps, masks), k)
+
+
+def _pimo_curves_prepared(prep: _Prepared, k: int | None) -> PimoCurves:
     if k is None:
         return _pimo_curves_exact(prep)
-    maps, masks_ = prep.flat_maps, prep.flat_masks
     _, t64, t0, inv_step = _binned_setup(prep, k)
-    n_images = maps.shape[0]
+    n_images = prep.n_images
     tpr = np.empty((n_images, k), np.float64)
     everyone = np.arange(n_images, dtype=np.int64)
 
     def run(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
         fp = np.zeros(k, np.int64)
-        _pimo_rows_kernel(maps, masks_, imgs, t64, t0, inv_step, tpr, fp)
+        _per_batch(
+            prep,
+            imgs,
+            lambda m, mk, idx, s: _pimo_rows_kernel(
+                m, mk, idx, t64, t0, inv_step, tpr[s : s + m.shape[0]], fp
+            ),
+        )
         return fp
 
-    fp = sum(_run_chunked(run, everyone, maps.shape[1]))
-    shared_fpr = fp / (prep.normal.shape[0] * maps.shape[1])
+    fp = sum(_run_chunked(run, everyone, prep.n_pixels))
+    shared_fpr = fp / (prep.normal.shape[0] * prep.n_pixels)
     return PimoCurves(t64, shared_fpr, tpr, prep.classes)
 
 
 def _pimo_curves_exact(prep: _Prepared) -> PimoCurves:
     """The exact curves: a threshold at every distinct relevant score (full sorts; no target)."""
-    maps, masks = prep.flat_maps, prep.flat_masks
-    normal_scores = np.sort(maps[prep.normal].reshape(-1).astype(np.float64))
+    normal: list[NDArray[Any]] = []
+    _per_batch(prep, prep.normal, lambda m, _k, idx, _s: normal.append(m[idx].reshape(-1)))
+    normal_scores = np.sort(np.concatenate(normal).astype(np.float64))
     lo, hi = normal_scores[0], normal_scores[-1]
-    defects = [np.sort(maps[i][masks[i]].astype(np.float64)) for i in prep.anomalous]
+    defects = [
+        np.sort(row[mrow].astype(np.float64)) for row, mrow in map(prep.image, prep.anomalous)
+    ]
     inside = [d[(d >= lo) & (d <= hi)] for d in defects]
     thresholds = np.unique(np.concatenate([normal_scores, *inside]) + 0.0)
     n_normal = normal_scores.shape[0]
     shared_fpr = (n_normal - np.searchsorted(normal_scores, thresholds, side="left")) / n_normal
-    tpr = np.full((maps.shape[0], thresholds.shape[0]), np.nan)
+    tpr = np.full((prep.n_images, thresholds.shape[0]), np.nan)
     for i, d in zip(prep.anomalous, defects):
         tpr[i] = (d.shape[0] - np.searchsorted(d, thresholds, side="left")) / d.shape[0]
     return PimoCurves(thresholds, shared_fpr, tpr, prep.classes)
@@ -843,15 +968,56 @@ def aupimo(
     >>> round(binned.mean, 6)
     0.3025
     """
+    k, lo, hi, forced = _check_aupimo_options(fpr_bounds, num_thresholds, force)
+    return _aupimo_prepared(_prepare(anomaly_maps, masks), lo, hi, k, forced)
+
+
+def _check_aupimo_options(
+    fpr_bounds: Any, num_thresholds: Any, force: Any
+) -> tuple[int | None, float, float, bool]:
     k = _check_num_thresholds(num_thresholds)
     lo, hi = _check_fpr_bounds(fpr_bounds)
     if not isinstance(force, (bool, np.bool_)):
         raise TypeError(f"`force` must be a bool, got {type(force).__name__} {force!r}.")
-    prep = _prepare(anomaly_maps, masks)
+    return k, lo, hi, bool(force)
+
+
+def _aupimo_batches(
+    anomaly_maps: Sequence[Any],
+    masks: Sequence[Any],
+    *,
+    fpr_bounds: tuple[float, float] = (1e-5, 1e-4),
+    num_thresholds: int | None = 300_000,
+    force: bool = False,
+) -> AupimoResult:
+    """`aupimo` of the concatenation of ``(B, H, W)`` batches, without concatenating them.
+
+    The same result bit for bit, warnings and errors as ``aupimo(np.concatenate(anomaly_maps),
+    np.concatenate(masks), ...)``: the kernels run batch by batch over the same image chunks
+    and their counts are summed (the torch adapter's path: no copy of the stored maps).
+    """
+    k, lo, hi, forced = _check_aupimo_options(fpr_bounds, num_thresholds, force)
+    return _aupimo_prepared(_prepare_batches(anomaly_maps, masks), lo, hi, k, forced)
+
+
+def _pimo_curves_batches(
+    anomaly_maps: Sequence[Any], masks: Sequence[Any], *, num_thresholds: int | None = 300_000
+) -> PimoCurves:
+    """`pimo_curves` of the concatenation of ``(B, H, W)`` batches, without concatenating them.
+
+    The same curves, bit for bit, and errors as on the concatenation (see `_aupimo_batches`).
+    """
+    k = _check_num_thresholds(num_thresholds)
+    return _pimo_curves_prepared(_prepare_batches(anomaly_maps, masks), k)
+
+
+def _aupimo_prepared(
+    prep: _Prepared, lo: float, hi: float, k: int | None, force: bool
+) -> AupimoResult:
     if k is None:
         per_image, num_points, thr_bounds = _aupimo_exact(prep, lo, hi)
     else:
-        per_image, num_points, thr_bounds = _aupimo_binned(prep, lo, hi, k, bool(force))
+        per_image, num_points, thr_bounds = _aupimo_binned(prep, lo, hi, k, force)
     per_image = np.clip(per_image / math.log(hi / lo), 0.0, 1.0)
     per_image[prep.normal] = np.nan
     mean = float(np.mean(per_image[prep.anomalous]))
@@ -861,10 +1027,9 @@ def aupimo(
 def _aupimo_binned(
     prep: _Prepared, lo: float, hi: float, k: int, force: bool
 ) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
-    maps, masks = prep.flat_maps, prep.flat_masks
     _, t64, t0, inv_step = _binned_setup(prep, k)
     c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
-    n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
+    n_normal_pixels = prep.normal.shape[0] * prep.n_pixels
     tail_fpr = fp / n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
     if lo < tail_fpr[-1]:
         raise _unreachable_error(lo, int(fp[-1]), n_normal_pixels)
@@ -901,13 +1066,17 @@ def _aupimo_binned(
     if n_points < _FEW_POINTS:
         _warn(f"The AUPIMO may be inaccurate because {few}.")
     log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
-    out = np.zeros(maps.shape[0], np.float64)
+    out = np.zeros(prep.n_images, np.float64)
     _run_chunked(
-        lambda imgs: _aupimo_binned_kernel(
-            maps, masks, imgs, t64, t0, inv_step, a, b, log_fpr, out
+        lambda imgs: _per_batch(
+            prep,
+            imgs,
+            lambda m, mk, idx, s: _aupimo_binned_kernel(
+                m, mk, idx, t64, t0, inv_step, a, b, log_fpr, out[s : s + m.shape[0]]
+            ),
         ),
         prep.anomalous,
-        maps.shape[1],
+        prep.n_pixels,
     )
     return out, int(n_points), (float(t64[a]), float(t64[b]))
 
@@ -915,8 +1084,7 @@ def _aupimo_binned(
 def _aupimo_exact(
     prep: _Prepared, lo: float, hi: float
 ) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
-    maps, masks = prep.flat_maps, prep.flat_masks
-    n_normal_pixels = prep.normal.shape[0] * maps.shape[1]
+    n_normal_pixels = prep.normal.shape[0] * prep.n_pixels
     # the fewest top normal pixels whose shared FPR reaches `hi`
     rank = _rank_for_fpr(hi, n_normal_pixels)
     levels, fp = _top_normal_levels(prep, rank)
@@ -928,12 +1096,18 @@ def _aupimo_exact(
     levels, shared_fpr = levels[first:], shared_fpr[first:]
     with np.errstate(divide="ignore"):
         log_f = np.log(shared_fpr)
-    out = np.zeros(maps.shape[0], np.float64)
+    out = np.zeros(prep.n_images, np.float64)
     ln_lo, ln_hi = math.log(lo), math.log(hi)
     _run_chunked(
-        lambda imgs: _aupimo_exact_kernel(maps, masks, imgs, levels, log_f, ln_lo, ln_hi, out),
+        lambda imgs: _per_batch(
+            prep,
+            imgs,
+            lambda m, mk, idx, s: _aupimo_exact_kernel(
+                m, mk, idx, levels, log_f, ln_lo, ln_hi, out[s : s + m.shape[0]]
+            ),
+        ),
         prep.anomalous,
-        maps.shape[1],
+        prep.n_pixels,
     )
     inside = (shared_fpr >= lo) & (shared_fpr <= hi)
     num_points = int(np.count_nonzero(inside))

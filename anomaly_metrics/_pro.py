@@ -21,6 +21,9 @@ background pixels are counted into the gaps between them in one streaming pass.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,6 +33,7 @@ from numpy.typing import NDArray
 from ._components import _region_ids
 from ._curves import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid_to
+from ._pimo import _check_map_batches
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._warnings import warn_undefined
 
@@ -353,10 +357,51 @@ def pro(anomaly_maps: Any, masks: Any, threshold: float = 0.5) -> float:
     """
     t = check_real(threshold, "threshold")
     maps, m = check_maps_and_masks(anomaly_maps, masks)
-    ids, sizes = _region_ids(m, 8)
+    return _pro_finalize([_pro_fractions(maps, m, t)])
+
+
+def _pro_fractions(maps: NDArray[Any], masks: NDArray[np.bool_], threshold: float) -> NDArray[Any]:
+    """Detected fraction of each region of a checked ``(N, H, W)`` batch, in region order.
+
+    Regions are numbered image by image, so the fractions of consecutive batches, concatenated,
+    are those of the concatenated batch (PRO is additive over images). Inputs are not
+    validated; call through `pro`.
+    """
+    ids, sizes = _region_ids(masks, 8)
     if sizes.size == 0:
+        return np.zeros(0, np.float64)
+    hit = maps.reshape(-1)[masks.reshape(-1)] >= np.float64(threshold)
+    detected = np.bincount(ids[hit], minlength=sizes.size)
+    return detected / sizes
+
+
+def _pro_finalize(fractions: Sequence[NDArray[Any]]) -> float:
+    """PRO from the region fractions of consecutive batches (nan and a warning without regions).
+
+    The mean is taken over the concatenated fractions (a few values per image), so the result
+    is the same float as on the concatenated batch.
+    """
+    f = fractions[0] if len(fractions) == 1 else np.concatenate(fractions)
+    if f.size == 0:
         warn_undefined("No defect regions in `masks`: PRO is undefined (nan).")
         return float("nan")
-    hit = maps.reshape(-1)[m.reshape(-1)] >= np.float64(t)
-    detected = np.bincount(ids[hit], minlength=sizes.size)
-    return float(np.mean(detected / sizes))
+    return float(np.mean(f))
+
+
+def _pro_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any], threshold: float) -> float:
+    """`pro` of the concatenation of ``(B, H, W)`` batches, without concatenating the pixels.
+
+    The same float, warning and errors as ``pro(np.concatenate(anomaly_maps),
+    np.concatenate(masks), threshold)``; each batch is checked and reduced to its region
+    fractions on its own (the torch adapter's path: no copy of the stored maps).
+    """
+    t = check_real(threshold, "threshold")
+    batches = _check_map_batches(anomaly_maps, masks)
+    pixels = sum(m.size for m, _ in batches)
+    workers = min(os.cpu_count() or 1, 8, len(batches), max(1, pixels >> 20))
+    if workers <= 1:
+        return _pro_finalize([_pro_fractions(maps, m, t) for maps, m in batches])
+    # batches in worker threads (the labelling and bincount release the GIL); map keeps order
+    with ThreadPoolExecutor(workers) as pool:
+        fractions = list(pool.map(lambda b: _pro_fractions(b[0], b[1], t), batches))
+    return _pro_finalize(fractions)

@@ -6,6 +6,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -672,3 +673,121 @@ def test_nearest_bound_far_warns():
     with pytest.warns(UserWarning, match="lower bound of the shared FPR integration range"):
         result = am.aupimo(maps, masks, fpr_bounds=(0.03, 0.1), num_thresholds=1000)
     assert result.num_points > 30
+
+
+# ----------------------------------------------------------------------------------------------
+# the batched entry points (the torch adapter's path): bit-identical to the concatenation
+
+
+def _split(arrays, cuts):
+    """Split each array along axis 0 at the sorted positions ``cuts`` (a list of batches each)."""
+    return [np.split(a, cuts) for a in arrays]
+
+
+@st.composite
+def batch_cuts(draw, n):
+    return sorted(draw(st.sets(st.integers(1, n - 1), max_size=n - 1))) if n > 1 else []
+
+
+def _outcome(fn, *args, **kwargs):
+    """What a call gives: its result and warnings, or its exception type and message."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn(*args, **kwargs)
+        except (ValueError, TypeError, RuntimeError) as err:
+            return ("raised", type(err), str(err))
+    return ("ok", result, [(w.category, str(w.message)) for w in caught])
+
+
+def _assert_same_outcome(got, expected):
+    assert got[0] == expected[0], (got, expected)
+    if got[0] == "raised":
+        assert got[1:] == expected[1:]
+        return
+    assert got[2] == expected[2]
+    for a, b in zip(got[1], expected[1], strict=True):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert np.array_equal(a, b, equal_nan=True)
+        elif isinstance(a, float) and math.isnan(a):
+            assert math.isnan(b)
+        else:
+            assert a == b
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=medium_problems(), data=st.data())
+def test_batched_aupimo_and_curves_equal_the_concatenation(problem, data):
+    maps, masks, k = problem
+    cuts = data.draw(batch_cuts(len(maps)))
+    bmaps, bmasks = _split((maps, masks), cuts)
+    bounds = data.draw(st.sampled_from([(1e-3, 1e-1), (1e-2, 0.5), (0.05, 1.0), (1e-5, 1e-4)]))
+    # tiny chunks: the worker threads' image chunks straddle the batches
+    with mock.patch.object(_pimo, "_PIXELS_PER_WORKER", data.draw(st.sampled_from([1, 1 << 40]))):
+        for num in (k, None):
+            kw = {"fpr_bounds": bounds, "num_thresholds": num, "force": True}
+            _assert_same_outcome(
+                _outcome(_pimo._aupimo_batches, bmaps, bmasks, **kw),
+                _outcome(am.aupimo, maps, masks, **kw),
+            )
+        for num in (min(k, 2000), None):
+            _assert_same_outcome(
+                _outcome(_pimo._pimo_curves_batches, bmaps, bmasks, num_thresholds=num),
+                _outcome(am.pimo_curves, maps, masks, num_thresholds=num),
+            )
+
+
+def test_batched_aupimo_on_threaded_blobs():
+    maps, masks = _blobs(n=40, side=256, seed=2)  # several worker threads
+    bmaps, bmasks = _split((maps, masks), [3, 4, 17, 32])
+    for k in (300_000, None):
+        kw = {"fpr_bounds": (1e-5, 1e-4), "num_thresholds": k, "force": True}
+        _assert_same_outcome(
+            _outcome(_pimo._aupimo_batches, bmaps, bmasks, **kw),
+            _outcome(am.aupimo, maps, masks, **kw),
+        )
+
+
+def test_batched_mixed_dtypes_equal_the_concatenation():
+    maps, masks = _blobs(n=12, side=32, seed=3, dtype=np.float64)
+    parts = [maps[:4].astype(np.float32), maps[4:8], np.round(maps[8:] * 100).astype(np.int64)]
+    bmasks = [masks[:4], masks[4:8].astype(np.uint8), masks[8:]]
+    for k in (1000, None):
+        kw = {"fpr_bounds": (1e-2, 1e-1), "num_thresholds": k, "force": True}
+        _assert_same_outcome(
+            _outcome(_pimo._aupimo_batches, parts, bmasks, **kw),
+            _outcome(am.aupimo, np.concatenate(parts), np.concatenate(bmasks), **kw),
+        )
+    f32 = [maps[:6].astype(np.float32), maps[6:].astype(np.float32)]
+    checked = _pimo._check_map_batches(f32, [masks[:6], masks[6:]])
+    assert all(np.shares_memory(c[0], m) for c, m in zip(checked, f32))  # no copies
+
+
+@pytest.mark.parametrize(("kwargs", "transform", "exc", "fragment", "curves_too"), ERRORS)
+def test_batched_errors_equal_the_single_array_errors(kwargs, transform, exc, fragment, curves_too):
+    maps, masks = _small()
+    if transform is not None:
+        maps, masks = transform(maps, masks)
+    if maps.ndim == 3 and masks.ndim == 3:
+        bmaps, bmasks = np.array_split(maps, 3), np.array_split(masks, 3)
+    else:
+        bmaps, bmasks = [maps], [masks]
+    kwargs = {"fpr_bounds": (0.01, 0.1), "num_thresholds": 100, **kwargs}
+    expected = _outcome(am.aupimo, maps, masks, **kwargs)
+    assert expected[0] == "raised" and expected[1] is exc and fragment in expected[2]
+    _assert_same_outcome(_outcome(_pimo._aupimo_batches, bmaps, bmasks, **kwargs), expected)
+    if curves_too:
+        _assert_same_outcome(
+            _outcome(_pimo._pimo_curves_batches, bmaps, bmasks, num_thresholds=100),
+            _outcome(am.pimo_curves, maps, masks, num_thresholds=100),
+        )
+
+
+def test_batched_nan_in_a_later_batch_reports_the_total_counts():
+    maps, masks = _small()
+    maps = maps.copy()
+    maps[0, 0, 0] = np.nan
+    maps[-1, 0, :2] = np.inf
+    with pytest.raises(ValueError, match=r"got 1 NaN and 2 infinite value\(s\)"):
+        _pimo._aupimo_batches(np.array_split(maps, 3), np.array_split(masks, 3))

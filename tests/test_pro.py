@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -477,3 +478,71 @@ def test_threshold_errors(threshold, exc, fragment):
     with pytest.raises(exc) as info:
         am.pro(np.zeros((1, 2, 2)), np.eye(2)[None], threshold)
     assert fragment in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# the batched PRO (the torch adapter's path): the same float as on the concatenation
+
+
+def _pro_outcome(fn, *args):
+    """A call's value (nan compared as nan) and warnings, or its exception type and message."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args)
+        except (ValueError, TypeError) as err:
+            return ("raised", type(err), str(err))
+    value = "nan" if math.isnan(value) else value
+    return ("ok", value, [(w.category, str(w.message)) for w in caught])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pro_problems(defined=False), st.data())
+def test_batched_pro_equals_the_concatenation(problem, data):
+    maps, masks = problem
+    n = maps.shape[0]
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), max_size=n - 1))) if n > 1 else []
+    candidates = [*np.unique(maps).tolist(), -1e9, 1e9, 0.5]
+    threshold = data.draw(st.sampled_from(candidates))
+    got = _pro_outcome(_pro._pro_batches, np.split(maps, cuts), np.split(masks, cuts), threshold)
+    assert got == _pro_outcome(am.pro, maps, masks, threshold)
+
+
+def test_batched_pro_undefined_warns_like_pro():
+    maps, masks = np.zeros((3, 4, 4)), np.zeros((3, 4, 4), bool)
+    with pytest.warns(am.UndefinedMetricWarning, match="No defect regions"):
+        assert math.isnan(_pro._pro_batches([maps[:1], maps[1:]], [masks[:1], masks[1:]], 0.5))
+
+
+@pytest.mark.parametrize(
+    ("maps", "masks"),
+    [
+        (np.zeros((3, 3, 3)), np.full((3, 3, 3), 255)),
+        (np.zeros((3, 3, 3)), np.full((3, 3, 3), 2)),
+        (np.zeros((3, 3, 3)), np.zeros((3, 3, 4))),
+        (np.concatenate([np.zeros((2, 2, 2)), np.full((1, 2, 2), np.nan)]), np.zeros((3, 2, 2))),
+        (np.full((3, 2, 2), np.inf), np.zeros((3, 2, 2))),
+    ],
+)
+def test_batched_pro_errors_equal_the_single_array_errors(maps, masks):
+    expected = _pro_outcome(am.pro, maps, masks, 0.5)
+    assert expected[0] == "raised"
+    got = _pro_outcome(_pro._pro_batches, np.array_split(maps, 3), np.array_split(masks, 3), 0.5)
+    assert got == expected
+    with pytest.raises(TypeError, match="`threshold` must be a real number"):
+        _pro._pro_batches([maps], [masks], "0.5")
+
+
+def test_batched_pro_in_worker_threads_equals_the_concatenation():
+    rng = np.random.default_rng(5)
+    maps = rng.random((40, 256, 256), dtype=np.float32)  # 2.6 M pixels: batches in threads
+    masks = np.zeros(maps.shape, bool)
+    for i in range(10, 40):
+        for _ in range(3):
+            r, c, h, w = rng.integers(0, 200, 2).tolist() + rng.integers(1, 40, 2).tolist()
+            masks[i, r : r + h, c : c + w] = True
+    maps[masks] += np.float32(0.3)
+    cuts = [1, 7, 20, 32]
+    got = _pro._pro_batches(np.split(maps, cuts), np.split(masks, cuts), 0.9)
+    assert got == am.pro(maps, masks, 0.9)
+    assert 0.0 < got < 1.0

@@ -756,3 +756,80 @@ def test_undefined_warning_points_at_the_users_compute_call():
     with pytest.warns(am.UndefinedMetricWarning) as record:
         metric.compute()
     assert record[0].filename == __file__
+
+
+# --------------------------------------------------------------------------------------------
+# PRO, PIMO and AUPIMO hand the stored batches to the core without concatenating them
+
+BATCHED = [
+    (lambda: amt.PRO(fields=MAP_FIELDS, threshold=0.5), lambda m, k: am.pro(m, k, 0.5)),
+    (lambda: amt.PIMO(num_thresholds=50), lambda m, k: am.pimo_curves(m, k, num_thresholds=50)),
+    (
+        lambda: amt.AUPIMO(num_thresholds=500, fpr_bounds=(0.05, 0.5), force=True),
+        lambda m, k: am.aupimo(m, k, fpr_bounds=(0.05, 0.5), num_thresholds=500, force=True).mean,
+    ),
+    (
+        lambda: amt.AUPIMO(num_thresholds=None, fpr_bounds=(0.05, 0.5), return_average=False),
+        lambda m, k: am.aupimo(m, k, fpr_bounds=(0.05, 0.5), num_thresholds=None).per_image,
+    ),
+]
+
+
+def test_state_batches_are_views_and_skip_empty_updates():
+    from anomaly_metrics_torch._convert import state_batches
+
+    a, b = torch.rand(2, 3, 3), torch.rand(1, 3, 3)
+    got = state_batches([a, torch.empty(0, 3, 3), b])
+    assert len(got) == 2
+    assert np.shares_memory(got[0], a.numpy()) and np.shares_memory(got[1], b.numpy())
+    assert state_batches([]) == [] and state_batches(torch.empty(0)) == []
+    assert len(state_batches(torch.rand(4, 2, 2))) == 1  # a synced (concatenated) state
+    assert state_batches([torch.ones(1, 2, 2, dtype=torch.bfloat16)])[0].dtype == np.float32
+
+
+@pytest.mark.parametrize(("make", "core"), BATCHED)
+def test_compute_does_not_concatenate_the_maps(make, core, monkeypatch):
+    from anomaly_metrics_torch import _segmentation
+
+    maps, masks = _maps_masks(0)
+    metric = make()
+    for batch in _batches((maps, masks), MAP_SPLITS, MAP_FIELDS):
+        metric.update(batch)
+
+    def no_concat(state):
+        raise AssertionError("the stored maps were concatenated")
+
+    monkeypatch.setattr(_segmentation, "state_to_numpy", no_concat)
+    value = _call(metric.compute)[0]
+    if isinstance(value, tuple) and len(value) == 2:  # (PIMOResult, AUPIMOResult)
+        value = value[1].aupimos
+    _same(value, _call(core, maps, masks)[0])
+
+
+@pytest.mark.parametrize(("make", "core"), BATCHED)
+def test_non_finite_maps_in_a_later_update_fail_with_the_core_message(make, core):
+    maps, masks = _maps_masks(0)
+    maps[-1, 0, :2] = [math.nan, math.inf]
+    maps[0, 0, 0] = -math.inf
+    metric = make()
+    for batch in _batches((maps, masks), MAP_SPLITS, MAP_FIELDS):
+        metric.update(batch)
+    with pytest.raises(ValueError) as expected:
+        core(maps, masks)
+    assert "got 1 NaN and 2 infinite value(s)" in str(expected.value)
+    with pytest.raises(ValueError) as info:
+        metric.compute()
+    assert str(info.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(("make", "core"), BATCHED)
+def test_updates_of_mixed_dtypes_equal_the_core_on_the_concatenation(make, core):
+    maps, masks = _maps_masks(0)
+    parts = [maps[:2].astype(np.float64), maps[2:3], maps[3:].astype(np.float16)]
+    metric = make()
+    for p, (a, b) in zip(parts, itertools.pairwise(MAP_SPLITS)):
+        metric.update({"anomaly_map": torch.from_numpy(p), "gt_mask": torch.from_numpy(masks[a:b])})
+    value = _call(metric.compute)[0]
+    if isinstance(value, tuple) and len(value) == 2:
+        value = value[1].aupimos
+    _same(value, _call(core, np.concatenate(parts), masks)[0])

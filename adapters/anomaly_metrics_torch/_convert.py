@@ -15,7 +15,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-__all__ = ["state_to_numpy", "to_result"]
+__all__ = ["state_batches", "state_to_numpy", "to_result"]
 
 # NumPy has no bfloat16; these are widened (exactly) before the view
 _WIDEN = {torch.bfloat16: torch.float32}
@@ -56,6 +56,23 @@ def state_to_numpy(
         parts = [torch.cat([p.to(device) for p in parts])]
     arrays = [_host(p) for p in parts]
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def state_batches(state: Tensor | Sequence[Tensor]) -> list[NDArray[Any]]:
+    """A list state as NumPy arrays, one per non-empty stored tensor, without concatenating.
+
+    For the core functions that take consecutive batches (PRO, PIMO, AUPIMO): on the CPU each
+    array is a view of its tensor (see ``_host``), so nothing of the stored data is copied. A
+    tensor state (after a distributed sync) is one batch; list states on an accelerator are
+    concatenated there and transferred once, as in :func:`state_to_numpy`. No non-empty tensor
+    gives an empty list.
+    """
+    if isinstance(state, Tensor):
+        return [_host(state)] if state.numel() else []
+    parts = [t for t in state if t.numel()]
+    if len(parts) > 1 and parts[0].device.type != "cpu":
+        return [state_to_numpy(parts)]
+    return [_host(p) for p in parts]
 
 
 def to_result(value: Any, device: torch.device | str, dtype: torch.dtype = torch.float64) -> Tensor:

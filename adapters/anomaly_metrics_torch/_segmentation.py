@@ -14,13 +14,19 @@ from torch import Tensor
 from torchmetrics import Metric
 
 import anomaly_metrics as am
-from anomaly_metrics._pimo import _check_fpr_bounds, _check_num_thresholds
+from anomaly_metrics._pimo import (
+    _aupimo_batches,
+    _check_fpr_bounds,
+    _check_num_thresholds,
+    _pimo_curves_batches,
+)
+from anomaly_metrics._pro import _pro_batches
 from anomaly_metrics._validation import check_real
 
 from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_maps_and_masks
-from ._convert import state_to_numpy, to_result
+from ._convert import state_batches, state_to_numpy, to_result
 
 __all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
 
@@ -59,6 +65,18 @@ class _MapMetric(Metric):
     def _arrays(self) -> tuple[Any, Any]:
         return state_to_numpy(self.preds), state_to_numpy(self.target)
 
+    def _batches(self) -> tuple[list[Any], list[Any]]:
+        """Maps and masks as lists of per-update arrays (views, no concatenation).
+
+        For the core's batched paths (PRO, PIMO, AUPIMO), which equal the core function on the
+        concatenation. Without data: the one (empty) array of ``_arrays``, which the core rejects
+        with its own message.
+        """
+        maps, masks = state_batches(self.preds), state_batches(self.target)
+        if not maps or len(maps) != len(masks):
+            return [state_to_numpy(self.preds)], [state_to_numpy(self.target)]
+        return maps, masks
+
 
 class _PRO(_MapMetric):
     def __init__(self, threshold: float = 0.5, **kwargs: Any) -> None:
@@ -66,7 +84,7 @@ class _PRO(_MapMetric):
         self.threshold = check_real(threshold, "threshold")
 
     def compute(self) -> Tensor:
-        return to_result(am.pro(*self._arrays(), threshold=self.threshold), self.device)
+        return to_result(_pro_batches(*self._batches(), threshold=self.threshold), self.device)
 
 
 class PRO(AnomalibMetric, _PRO):
@@ -227,7 +245,7 @@ class _PIMO(_MapMetric):
         )
 
     def compute(self) -> PIMOResult:
-        curves = am.pimo_curves(*self._arrays(), num_thresholds=self.num_thresholds)
+        curves = _pimo_curves_batches(*self._batches(), num_thresholds=self.num_thresholds)
         return self._curves_result(curves)
 
 
@@ -306,8 +324,8 @@ class _AUPIMO(_PIMO):
             self.error_bound = to_result(result.error_bound, self.device)
             return to_result(result.mean, self.device)
         force = self.force if force is None else force
-        maps, masks = self._arrays()
-        result = am.aupimo(
+        maps, masks = self._batches()
+        result = _aupimo_batches(
             maps,
             masks,
             fpr_bounds=self.fpr_bounds,
@@ -316,7 +334,7 @@ class _AUPIMO(_PIMO):
         )
         if self.return_average:
             return to_result(result.mean, self.device)
-        curves = am.pimo_curves(maps, masks, num_thresholds=self.num_thresholds)
+        curves = _pimo_curves_batches(maps, masks, num_thresholds=self.num_thresholds)
         lo, hi = result.threshold_bounds
         return self._curves_result(curves), AUPIMOResult(
             float(result.fpr_bounds[0]),
