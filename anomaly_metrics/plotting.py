@@ -378,6 +378,7 @@ def plot_score_histogram(
     legend_labels: Sequence[str] = ("Good", "Bad"),
     xlabel: str = "Score",
     ylabel: str = "Relative Count",
+    colors: Sequence[str] = ("skyblue", "salmon"),
 ) -> Figure:
     """Histograms (density) of the scores of normal vs. anomalous samples, overlaid.
 
@@ -393,6 +394,8 @@ def plot_score_histogram(
         Draw into this axes; by default a new figure is made.
     title, legend_labels, xlabel, ylabel : str
         Text of the figure (anomalib's defaults).
+    colors : (str, str), default ("skyblue", "salmon")
+        Colours of the normal and the anomalous histogram.
 
     Returns
     -------
@@ -422,8 +425,8 @@ def plot_score_histogram(
     fig, axes = _axes(ax)
     edges = np.histogram_bin_edges(s.astype(np.float64, copy=False), bins=int(bins))
     for cls, name, color in (
-        (False, legend_labels[0], "skyblue"),
-        (True, legend_labels[1], "salmon"),
+        (False, legend_labels[0], colors[0]),
+        (True, legend_labels[1], colors[1]),
     ):
         part = s[y == cls]
         if part.size == 0:

@@ -25,6 +25,7 @@ from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_scores_and_labels
 from ._convert import state_to_numpy, to_result
+from ._figures import pair_figure
 
 __all__ = [
     "AUPR",
@@ -169,6 +170,13 @@ class AUROC(AnomalibMetric, _AUROC):
     0.875
     """
 
+    def generate_figure(self) -> tuple[Any, str]:
+        """``(figure, "ROC")``: the ROC curve of the data so far, AUROC in the legend.
+
+        Drawn by :func:`anomaly_metrics.plotting.plot_roc` (needs the ``plot`` extra).
+        """
+        return pair_figure(self, "ROC")
+
 
 class _AUPR(_AUROC):
     def compute(self) -> Tensor:
@@ -198,6 +206,13 @@ class AUPR(AnomalibMetric, _AUPR):
     >>> round(float(aupr.compute()), 6)
     0.833333
     """
+
+    def generate_figure(self) -> tuple[Any, str]:
+        """``(figure, "PR")``: the precision-recall curve of the data so far, AUPR in the legend.
+
+        Drawn by :func:`anomaly_metrics.plotting.plot_pr` (needs the ``plot`` extra).
+        """
+        return pair_figure(self, "PR")
 
 
 class BinaryPrecisionRecallCurve(_AUROC):

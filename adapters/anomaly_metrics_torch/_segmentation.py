@@ -27,6 +27,7 @@ from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_maps_and_masks
 from ._convert import state_batches, state_to_numpy, to_result
+from ._figures import pro_figure
 
 __all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
 
@@ -186,6 +187,13 @@ class AUPRO(AnomalibMetric, _AUPRO):
     >>> round(float(aupro.compute()), 6)
     0.666667
     """
+
+    def generate_figure(self) -> tuple[Any, str]:
+        """``(figure, "PRO")``: the PRO curve up to `fpr_limit`, AU-PRO in the legend.
+
+        Drawn by :func:`anomaly_metrics.plotting.plot_pro` (needs the ``plot`` extra).
+        """
+        return pro_figure(self, self.fpr_limit)
 
 
 class PIMOResult(NamedTuple):

@@ -14,6 +14,7 @@ import anomaly_metrics as am
 from ._base import AnomalibMetric
 from ._checks import as_labels, as_scores
 from ._convert import state_to_numpy, to_result
+from ._figures import score_histogram_figure
 
 __all__ = ["AnomalyScoreDistribution", "MinMax"]
 
@@ -164,3 +165,29 @@ class AnomalyScoreDistribution(Metric):
         """Clear the data and the last results."""
         super().reset()
         self._clear_results()
+
+    def plot(
+        self,
+        bins: int = 30,
+        good_color: str = "skyblue",
+        bad_color: str = "salmon",
+        xlabel: str = "Score",
+        ylabel: str = "Relative Count",
+        title: str = "Score Histogram",
+        legend_labels: tuple[str, str] = ("Good", "Bad"),
+    ) -> tuple[Any, str]:
+        """``(figure, title)``: density histograms of the image scores of good vs. bad images.
+
+        anomalib's signature; drawn by :func:`anomaly_metrics.plotting.plot_score_histogram`
+        (needs the ``plot`` extra). Raises ValueError without scores or without labels.
+        """
+        return score_histogram_figure(
+            self.anomaly_scores,
+            self.labels,
+            bins=bins,
+            colors=(good_color, bad_color),
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=title,
+            legend_labels=legend_labels,
+        )
