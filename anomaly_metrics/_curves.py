@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -165,38 +166,45 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
 
 
 def _count_into_gaps(
-    values: NDArray[Any], labels: NDArray[np.bool_], which: bool, u: NDArray[np.float64]
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, u: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Tie and gap counts of ``values[labels == which]`` against ascending distinct ``u``."""
+    """Tie and gap counts of ``values[labels == which]`` against ascending distinct ``u``.
+
+    ``chunks`` are ``(values, labels)`` pairs of flat arrays (one pair, or consecutive batches
+    that are never concatenated). Large chunks are split into slices counted in worker threads;
+    the counts are integers, so any split gives the same result.
+    """
     m = u.shape[0]
     span = float(u[-1] - u[0])
     nbuckets = int(min(max(2 * m, 1), 1 << 22))
     scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
     start = _bucket_table_kernel(u, u[0], scale, nbuckets)
-    n = values.shape[0]
-    workers = min(os.cpu_count() or 1, 8, max(1, n // _PARALLEL_MIN_SIZE))
-    if workers <= 1:
-        eq = np.zeros(m, np.int64)
-        gap = np.zeros(m + 1, np.int64)
-        _gap_count_kernel(values, labels, which, u, start, scale, eq, gap)
-        return eq, gap
-    bounds = np.linspace(0, n, workers + 1).astype(np.int64)
+    total = sum(v.shape[0] for v, _ in chunks)
+    workers = min(os.cpu_count() or 1, 8, max(1, total // _PARALLEL_MIN_SIZE))
+    pieces = []
+    for values, labels in chunks:
+        n = values.shape[0]
+        k = max(1, min(workers, round(workers * n / total))) if total else 1
+        bounds = np.linspace(0, n, k + 1).astype(np.int64)
+        pieces += [(values[a:b], labels[a:b]) for a, b in pairwise(bounds)]
 
-    def run(c: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def run(piece: tuple[NDArray[Any], NDArray[np.bool_]]) -> tuple[NDArray[Any], NDArray[Any]]:
         eq_c = np.zeros(m, np.int64)
         gap_c = np.zeros(m + 1, np.int64)
-        sl = slice(bounds[c], bounds[c + 1])
-        _gap_count_kernel(values[sl], labels[sl], which, u, start, scale, eq_c, gap_c)
+        _gap_count_kernel(piece[0], piece[1], which, u, start, scale, eq_c, gap_c)
         return eq_c, gap_c
 
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(run, range(workers)))
+    if workers <= 1 or len(pieces) == 1:
+        parts = [run(piece) for piece in pieces]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(run, pieces))
     return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[return-value]
 
 
 def _binary_counts(
-    scores: NDArray[Any],
-    labels: NDArray[np.bool_],
+    scores: NDArray[Any] | list[NDArray[Any]],
+    labels: NDArray[np.bool_] | list[NDArray[np.bool_]],
     *,
     pos_weights: NDArray[np.float64] | None = None,
     thresholds: Literal["all", "positives"] = "positives",
@@ -206,8 +214,10 @@ def _binary_counts(
 
     Parameters
     ----------
-    scores, labels : ndarray of shape (n,)
-        Checked, flat scores (float32 or float64) and bool labels.
+    scores, labels : ndarray of shape (n,), or lists of them
+        Checked, flat scores (float32 or float64) and bool labels; or lists of such arrays,
+        consecutive batches that are treated as their concatenation without being copied
+        into one array (same counts, same result).
     pos_weights : ndarray of shape (n_pos,), optional
         A weight per positive, in the order of ``scores[labels]`` (AU-PRO: 1 / region size).
         With it the result also carries the cumulative weight ``tp_weight`` (and the total
@@ -224,7 +234,10 @@ def _binary_counts(
 
     Inputs are not validated; call through a public function.
     """
-    pos = scores[labels]
+    chunks = list(zip(scores, labels)) if isinstance(scores, list) else [(scores, labels)]
+    pos = chunks[0][0][chunks[0][1]]
+    if len(chunks) > 1:
+        pos = np.concatenate([s[y] for s, y in chunks])
     if min_threshold is not None:
         kept = pos >= np.float64(min_threshold)
         pos = pos[kept]
@@ -238,9 +251,10 @@ def _binary_counts(
     else:
         pos = np.sort(pos)
         w = np.empty(0, np.float64)
-    n_neg_total = int(labels.size - np.count_nonzero(labels))
+    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
     if thresholds == "all":
-        neg = np.sort(scores[~labels])
+        negs = [s[~y] for s, y in chunks]
+        neg = np.sort(negs[0] if len(negs) == 1 else np.concatenate(negs))
         u, n_p, w_p, eq = _merge_distinct_kernel(pos, w, neg)
         gap = np.zeros(u.shape[0] + 1, np.int64)
     else:
@@ -249,7 +263,7 @@ def _binary_counts(
             eq = np.zeros(0, np.int64)
             gap = np.array([n_neg_total], np.int64)
         else:
-            eq, gap = _count_into_gaps(scores, labels, False, u)
+            eq, gap = _count_into_gaps(chunks, False, u)
     tp = np.cumsum(n_p[::-1])
     above = gap[:0:-1]  # negatives strictly above each threshold, below the previous one
     eq_desc = eq[::-1]

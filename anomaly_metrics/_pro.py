@@ -49,10 +49,14 @@ class ProCurve(NamedTuple):
 
 
 class _ProStatistics(NamedTuple):
-    """Flat scores and region structure of a checked batch (shared by pro / pro_curve / aupro)."""
+    """Flat scores and region structure of a checked batch (shared by pro / pro_curve / aupro).
 
-    scores: NDArray[Any]  # (N*H*W,) float32/64, a view of the maps
-    in_region: NDArray[np.bool_]  # (N*H*W,) a view of the masks
+    ``scores`` / ``in_region`` are flat views of the maps and masks: one array each, or lists of
+    consecutive batches (the torch adapter's stored updates), never concatenated.
+    """
+
+    scores: NDArray[Any] | list[NDArray[Any]]  # (N*H*W,) float32/64 views of the maps
+    in_region: NDArray[np.bool_] | list[NDArray[np.bool_]]  # (N*H*W,) views of the masks
     ids: NDArray[np.int32]  # (n_pos,) region index of each region pixel, order of scores[in_region]
     sizes: NDArray[np.int64]  # (n_regions,) pixels per region
     n_background: int
@@ -63,6 +67,33 @@ def _pro_statistics(maps: NDArray[Any], masks: NDArray[np.bool_]) -> _ProStatist
     ids, sizes = _region_ids(masks, 8)
     return _ProStatistics(
         maps.reshape(-1), masks.reshape(-1), ids, sizes, int(masks.size - ids.size)
+    )
+
+
+def _pro_statistics_batches(
+    batches: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+) -> _ProStatistics:
+    """:func:`_pro_statistics` of the concatenation of checked batches, without concatenating.
+
+    Regions are labelled batch by batch (they never cross images) and renumbered with a running
+    offset, so ``ids`` and ``sizes`` are those of the concatenation. Inputs are not validated.
+    """
+    if len(batches) == 1:
+        return _pro_statistics(*batches[0])
+    ids, sizes, offset = [], [], 0
+    for _, masks in batches:
+        ids_b, sizes_b = _region_ids(masks, 8)
+        ids.append(ids_b + np.int32(offset))
+        sizes.append(sizes_b)
+        offset += sizes_b.size
+    all_ids = np.concatenate(ids)
+    n_pixels = sum(m.size for _, m in batches)
+    return _ProStatistics(
+        [maps.reshape(-1) for maps, _ in batches],
+        [masks.reshape(-1) for _, masks in batches],
+        all_ids,
+        np.concatenate(sizes),
+        int(n_pixels - all_ids.size),
     )
 
 
@@ -81,8 +112,8 @@ def _count_background_at_least_kernel(scores, in_region, floor):  # pragma: no c
 
 
 def _background_floor(
-    scores: NDArray[Any],
-    in_region: NDArray[np.bool_],
+    scores: NDArray[Any] | list[NDArray[Any]],
+    in_region: NDArray[np.bool_] | list[NDArray[np.bool_]],
     n_background: int,
     fpr_limit: float,
     sample_size: int = 1 << 16,
@@ -98,8 +129,14 @@ def _background_floor(
     if fpr_limit >= 1.0 or n_background == 0:
         return None
     need = math.floor(fpr_limit * n_background) + 1  # background pixels >= floor, at least
-    step = max(1, scores.size // sample_size)
-    sample = scores[::step][~in_region[::step]]
+    chunks = list(zip(scores, in_region)) if isinstance(scores, list) else [(scores, in_region)]
+    step = max(1, sum(c.size for c, _ in chunks) // sample_size)
+    parts, start = [], 0
+    for c, r in chunks:  # every step-th pixel of the concatenation, chunk by chunk
+        first = (-start) % step
+        parts.append(c[first::step][~r[first::step]])
+        start += c.size
+    sample = parts[0] if len(parts) == 1 else np.concatenate(parts)
     if sample.size == 0:
         return None
     share = need / n_background
@@ -107,7 +144,7 @@ def _background_floor(
     if share >= 1.0:
         return None
     floor = float(np.quantile(sample, 1.0 - share, method="lower"))
-    if _count_background_at_least_kernel(scores, in_region, floor) < need:
+    if sum(_count_background_at_least_kernel(c, r, floor) for c, r in chunks) < need:
         return None
     return floor
 
@@ -215,6 +252,18 @@ def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
     limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
     maps, m = check_maps_and_masks(anomaly_maps, masks)
     return _aupro_from_statistics(_pro_statistics(maps, m), limit)
+
+
+def _aupro_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any], fpr_limit: float) -> float:
+    """`aupro` of the concatenation of ``(B, H, W)`` batches, without concatenating the pixels.
+
+    The same float, warning and errors as ``aupro(np.concatenate(anomaly_maps),
+    np.concatenate(masks), fpr_limit=fpr_limit)`` (the torch adapter's path: no copy of the
+    stored maps).
+    """
+    limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
+    batches = _check_map_batches(anomaly_maps, masks)
+    return _aupro_from_statistics(_pro_statistics_batches(batches), limit)
 
 
 def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCurve:

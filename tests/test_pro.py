@@ -546,3 +546,52 @@ def test_batched_pro_in_worker_threads_equals_the_concatenation():
     got = _pro._pro_batches(np.split(maps, cuts), np.split(masks, cuts), 0.9)
     assert got == am.pro(maps, masks, 0.9)
     assert 0.0 < got < 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the batched AU-PRO (the torch adapter's path): the same float as on the concatenation
+
+
+@settings(max_examples=150, deadline=None)
+@given(pro_problems(defined=False), st.data())
+def test_batched_aupro_equals_the_concatenation(problem, data):
+    maps, masks = problem
+    n = maps.shape[0]
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), max_size=n - 1))) if n > 1 else []
+    limit = data.draw(st.sampled_from([0.3, 1.0, 0.05, 0.5]))
+    got = _pro_outcome(_pro._aupro_batches, np.split(maps, cuts), np.split(masks, cuts), limit)
+    assert got == _pro_outcome(lambda m, k, f: am.aupro(m, k, fpr_limit=f), maps, masks, limit)
+
+
+def test_batched_aupro_on_large_threaded_batches_uses_the_same_floor(monkeypatch):
+    # 48 x 256 x 256: the background floor is taken from the same strided sample as on the
+    # concatenation, and the gap counting splits the batches across threads
+    maps, masks = synthetic_batch(48, 256, 256, seed=5)
+    floors = []
+    real_floor = _pro._background_floor
+
+    def spy(*args, **kwargs):
+        floors.append(real_floor(*args, **kwargs))
+        return floors[-1]
+
+    monkeypatch.setattr(_pro, "_background_floor", spy)
+    single = am.aupro(maps, masks)
+    batched = _pro._aupro_batches(np.array_split(maps, 5), np.array_split(masks, 5), 0.3)
+    assert batched == single
+    assert floors[0] is not None and floors[0] == floors[1]
+
+
+@pytest.mark.parametrize(
+    ("maps", "masks"),
+    [
+        (np.zeros((3, 3, 3)), np.full((3, 3, 3), 255)),
+        (np.concatenate([np.zeros((2, 2, 2)), np.full((1, 2, 2), np.nan)]), np.zeros((3, 2, 2))),
+    ],
+)
+def test_batched_aupro_errors_equal_the_single_array_errors(maps, masks):
+    expected = _pro_outcome(am.aupro, maps, masks)
+    assert expected[0] == "raised"
+    got = _pro_outcome(_pro._aupro_batches, np.array_split(maps, 3), np.array_split(masks, 3), 0.3)
+    assert got == expected
+    with pytest.raises(ValueError, match="`fpr_limit` must be in"):
+        _pro._aupro_batches([maps], [masks], 0.0)

@@ -20,7 +20,7 @@ from anomaly_metrics._pimo import (
     _check_num_thresholds,
     _pimo_curves_batches,
 )
-from anomaly_metrics._pro import _pro_batches
+from anomaly_metrics._pro import _aupro_batches, _pro_batches
 from anomaly_metrics._validation import check_real
 
 from ._base import AnomalibMetric
@@ -69,7 +69,7 @@ class _MapMetric(Metric):
     def _batches(self) -> tuple[list[Any], list[Any]]:
         """Maps and masks as lists of per-update arrays (views, no concatenation).
 
-        For the core's batched paths (PRO, PIMO, AUPIMO), which equal the core function on the
+        For the core's batched paths (PRO, AU-PRO, PIMO, AUPIMO), which equal the core function on the
         concatenation. Without data: the one (empty) array of ``_arrays``, which the core rejects
         with its own message.
         """
@@ -150,7 +150,8 @@ class _AUPRO(_MapMetric):
             value, bound = am.aupro_from_histogram(h, fpr_limit=self.fpr_limit)
             self.error_bound = to_result(bound, self.device)
             return to_result(value, self.device)
-        return to_result(am.aupro(*self._arrays(), fpr_limit=self.fpr_limit), self.device)
+        maps, masks = self._batches()
+        return to_result(_aupro_batches(maps, masks, fpr_limit=self.fpr_limit), self.device)
 
 
 class AUPRO(AnomalibMetric, _AUPRO):
