@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._validation import check_map_batches as _check_map_batches
 from ._validation import check_maps_and_masks, check_real
 from ._warnings import _stacklevel
 
@@ -137,42 +138,6 @@ def _check_fpr_bounds(fpr_bounds: Any) -> tuple[float, float]:
             f"`fpr_bounds` must be increasing (lower < upper), got ({lo}, {hi}): swap them?"
         )
     return lo, hi
-
-
-def _check_map_batches(
-    anomaly_maps: Sequence[Any], masks: Sequence[Any]
-) -> list[tuple[NDArray[Any], NDArray[np.bool_]]]:
-    """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
-
-    Checks each batch on its own and returns the checked batches (views where the check makes
-    no copy) in one dtype, the one the concatenation would have. On any error, or batches
-    that would not concatenate into ``(N, H, W)``, the concatenation is checked instead, so the
-    error (or, for odd inputs, the single checked array) is exactly the single-array one.
-    """
-    if len(anomaly_maps) == 1 and len(masks) == 1:
-        return [check_maps_and_masks(anomaly_maps[0], masks[0])]
-    try:
-        raw = [np.asarray(m) for m in anomaly_maps]
-        if not raw or len(raw) != len(masks) or any(m.ndim != 3 for m in raw):
-            raise ValueError("not (B, H, W) batches")
-        dtype = np.result_type(*(m.dtype for m in raw))  # what concatenation gives
-
-        def check(b: int) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-            m = raw[b]
-            return check_maps_and_masks(m if m.dtype == dtype else m.astype(dtype), masks[b])
-
-        pixels = sum(m.size for m in raw)
-        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, pixels // _PIXELS_PER_WORKER))
-        if workers > 1:  # the checks are NumPy reductions, which release the GIL
-            with ThreadPoolExecutor(workers) as pool:
-                out = list(pool.map(check, range(len(raw))))
-        else:
-            out = [check(b) for b in range(len(raw))]
-        if len({m.shape[1:] for m, _ in out}) != 1:
-            raise ValueError("batches of different image sizes")
-    except (TypeError, ValueError):
-        return [check_maps_and_masks(np.concatenate(anomaly_maps), np.concatenate(masks))]
-    return out
 
 
 class _Prepared(NamedTuple):

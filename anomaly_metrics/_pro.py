@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 from ._components import _region_ids
 from ._curves import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid_to
-from ._pimo import _check_map_batches
 from ._validation import check_fraction, check_maps_and_masks, check_real
+from ._validation import check_map_batches as _check_map_batches
 from ._warnings import warn_undefined
 
 __all__ = ["ProCurve", "aupro", "pro", "pro_curve"]

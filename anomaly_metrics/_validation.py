@@ -13,6 +13,9 @@ Dtype policy
 from __future__ import annotations
 
 import operator
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ from numpy.typing import NDArray
 __all__ = [
     "check_fraction",
     "check_labels",
+    "check_map_batches",
     "check_maps_and_masks",
     "check_real",
     "check_scores",
@@ -144,6 +148,46 @@ def check_maps_and_masks(
             f"`{maps_name}` must have shape (N, H, W), (N, 1, H, W) or (H, W), got {maps.shape}."
         )
     return np.ascontiguousarray(maps), np.ascontiguousarray(m)
+
+
+# batches larger than this (pixels per thread) are checked in worker threads
+_CHECK_PIXELS_PER_WORKER = 1 << 20
+
+
+def check_map_batches(
+    anomaly_maps: Sequence[Any], masks: Sequence[Any]
+) -> list[tuple[NDArray[Any], NDArray[np.bool_]]]:
+    """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
+
+    Checks each batch on its own and returns the checked batches (views where the check makes
+    no copy) in one dtype, the one the concatenation would have. On any error, or batches
+    that would not concatenate into ``(N, H, W)``, the concatenation is checked instead, so the
+    error (or, for odd inputs, the single checked array) is exactly the single-array one.
+    """
+    if len(anomaly_maps) == 1 and len(masks) == 1:
+        return [check_maps_and_masks(anomaly_maps[0], masks[0])]
+    try:
+        raw = [np.asarray(m) for m in anomaly_maps]
+        if not raw or len(raw) != len(masks) or any(m.ndim != 3 for m in raw):
+            raise ValueError("not (B, H, W) batches")
+        dtype = np.result_type(*(m.dtype for m in raw))  # what concatenation gives
+
+        def check(b: int) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+            m = raw[b]
+            return check_maps_and_masks(m if m.dtype == dtype else m.astype(dtype), masks[b])
+
+        pixels = sum(m.size for m in raw)
+        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, pixels // _CHECK_PIXELS_PER_WORKER))
+        if workers > 1:  # the checks are NumPy reductions, which release the GIL
+            with ThreadPoolExecutor(workers) as pool:
+                out = list(pool.map(check, range(len(raw))))
+        else:
+            out = [check(b) for b in range(len(raw))]
+        if len({m.shape[1:] for m, _ in out}) != 1:
+            raise ValueError("batches of different image sizes")
+    except (TypeError, ValueError):
+        return [check_maps_and_masks(np.concatenate(anomaly_maps), np.concatenate(masks))]
+    return out
 
 
 def check_real(x: Any, name: str) -> float:

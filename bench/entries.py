@@ -149,6 +149,23 @@ class _Phased:
         return self._fn(self.phases)
 
 
+def _update_compute(make: Callable[[], Any], batches: list[SimpleNamespace]) -> _Phased:
+    """A training loop's use of a metric class: construct, update per batch, compute (timed)."""
+
+    def run(phases: dict[str, float]) -> Any:
+        t0 = time.perf_counter()
+        metric = make()
+        for b in batches:
+            metric.update(b)
+        t1 = time.perf_counter()
+        out = metric.compute()
+        phases["update"] = t1 - t0
+        phases["compute"] = time.perf_counter() - t1
+        return _to_value(out)
+
+    return _Phased(run)
+
+
 def _anomalib_style(module: str, cls: str, level: str, *, fields: bool = True, **kwargs: Any):
     """anomalib's and our torch classes: ``Cls(fields=..., **kwargs)``, update(batch), compute()."""
 
@@ -159,18 +176,7 @@ def _anomalib_style(module: str, cls: str, level: str, *, fields: bool = True, *
         if fields:
             kw["fields"] = _fields(level)
 
-        def run(phases: dict[str, float]) -> Any:
-            t0 = time.perf_counter()
-            metric = metric_cls(**kw)
-            for b in batches:
-                metric.update(b)
-            t1 = time.perf_counter()
-            out = metric.compute()
-            phases["update"] = t1 - t0
-            phases["compute"] = time.perf_counter() - t1
-            return _to_value(out)
-
-        return _Phased(run)
+        return _update_compute(lambda: metric_cls(**kw), batches)
 
     build.requires = ("torch", f"{module}:{cls}")  # type: ignore[attr-defined]
     return build
@@ -777,18 +783,7 @@ def _minmax_torch(module: str):
         metric_cls = importlib.import_module(module).MinMax
         batches = _batches(ds, "pixel")
 
-        def run(phases: dict[str, float]) -> Any:
-            t0 = time.perf_counter()
-            metric = metric_cls(fields=["anomaly_map"])
-            for b in batches:
-                metric.update(b)
-            t1 = time.perf_counter()
-            out = metric.compute()
-            phases["update"] = t1 - t0
-            phases["compute"] = time.perf_counter() - t1
-            return _to_value(out)
-
-        return _Phased(run)
+        return _update_compute(lambda: metric_cls(fields=["anomaly_map"]), batches)
 
     build.requires = ("torch", f"{module}:MinMax")  # type: ignore[attr-defined]
     return build
