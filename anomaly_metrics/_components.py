@@ -237,26 +237,38 @@ def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int3
 
 
 def _region_ids(
-    masks: NDArray[np.bool_], connectivity: int = 8
+    masks: NDArray[np.bool_] | list[NDArray[np.bool_]], connectivity: int = 8
 ) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """Regions of a checked ``(N, H, W)`` bool batch, as needed by PRO / AU-PRO.
 
     Returns ``ids`` (int32, one per foreground pixel in the order of ``masks.reshape(-1)``'s
     ``True`` entries, i.e. of ``scores[masks]``): the 0-based index of the pixel's region, regions
     numbered over the batch in raster order image by image (``connected_components - 1``); and
-    ``sizes`` (int64, one per region): its pixel count. Inputs are not validated.
+    ``sizes`` (int64, one per region): its pixel count. `masks` may also be a list of checked
+    ``(B, H, W)`` batches of one image size: the result is that of their concatenation, which is
+    never made (one thread pool over the images of all batches). Inputs are not validated.
     """
-    n_img, h, w = masks.shape
-    if masks.size == 0:
+    batches = [m for m in masks if m.size] if isinstance(masks, list) else [masks]
+    if not batches or batches[0].size == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    h, w = batches[0].shape[1:]
     eight = connectivity == 8
-    chunks = _chunks(n_img, h * w)
-    if len(chunks) == 1:
-        fg_bounds = np.array([0, np.count_nonzero(masks)], np.int64)
+    starts = np.cumsum([0] + [m.shape[0] for m in batches])
+    # image chunks of the whole, cut at batch boundaries: (batch, first, stop) within the batch
+    pieces = []
+    for lo, hi in _chunks(int(starts[-1]), h * w):
+        for b in range(len(batches)):
+            a, z = max(lo, starts[b]), min(hi, starts[b + 1])
+            if a < z:
+                pieces.append((b, int(a - starts[b]), int(z - starts[b])))
+    if len(pieces) == 1:
+        fg_bounds = np.array([0, np.count_nonzero(batches[0])], np.int64)
     else:
-        per_image = np.count_nonzero(masks.reshape(n_img, -1), axis=1)
+        per_image = np.concatenate(
+            [np.count_nonzero(m.reshape(m.shape[0], -1), axis=1) for m in batches]
+        )
         cum = np.concatenate(([0], np.cumsum(per_image, dtype=np.int64)))
-        fg_bounds = np.array([cum[a] for a, _ in chunks] + [cum[-1]], np.int64)
+        fg_bounds = np.array([cum[starts[b] + a] for b, a, _ in pieces] + [cum[-1]], np.int64)
     n_fg = int(fg_bounds[-1])
     if n_fg > _INT32_MAX:
         raise ValueError(f"`masks` must have at most {_INT32_MAX} foreground pixels, got {n_fg}.")
@@ -264,12 +276,12 @@ def _region_ids(
     sizes = np.empty(n_fg, np.int64)  # at most one region per foreground pixel
 
     def run(c: int) -> int:
-        a, b = chunks[c]
+        b, a, z = pieces[c]
         lo, hi = int(fg_bounds[c]), int(fg_bounds[c + 1])
-        return int(_region_ids_chunk_kernel(masks[a:b], eight, ids[lo:hi], sizes[lo:hi]))
+        return int(_region_ids_chunk_kernel(batches[b][a:z], eight, ids[lo:hi], sizes[lo:hi]))
 
-    counts = _run_tasks(run, len(chunks))
-    if len(chunks) == 1:
+    counts = _run_tasks(run, len(pieces))
+    if len(pieces) == 1:
         return ids, sizes[: counts[0]].copy()
     parts = []
     offset = 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from ._curves import _binary_counts, _Counts
-from ._validation import check_real, check_scores_and_labels
+from ._ranking import _checked_batches
+from ._validation import check_real
 from ._warnings import warn_undefined
 
 __all__ = ["f1_adaptive_threshold", "f1_max", "f1_score"]
@@ -86,13 +88,21 @@ def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
     >>> round(am.f1_score([0.2, 0.5, 0.7], [0, 1, 1], threshold=0.6), 4)
     0.6667
     """
+    return _f1_score_batches([scores], [labels], threshold)
+
+
+def _f1_score_batches(scores: Sequence[Any], labels: Sequence[Any], threshold: float) -> float:
+    """`f1_score` of the concatenation of batches, not copied (`f1_score`: one batch)."""
     t = check_real(threshold, "threshold")
-    s, y = check_scores_and_labels(scores, labels)
-    n_pos = int(np.count_nonzero(y))
+    s, y = _checked_batches(scores, labels)
+    n_pos = sum(int(np.count_nonzero(b)) for b in y)
     if n_pos == 0:
         warn_undefined("No positive samples in `labels`: the F1 score is undefined (nan).")
         return float("nan")
-    tp, fp = _count_at_threshold_kernel(s, y, t)
+    tp = fp = 0
+    for s_b, y_b in zip(s, y):
+        tp_b, fp_b = _count_at_threshold_kernel(s_b, y_b, t)
+        tp, fp = tp + tp_b, fp + fp_b
     return 2.0 * tp / (tp + fp + n_pos)
 
 
@@ -133,13 +143,21 @@ def f1_max(scores: Any, labels: Any) -> float:
     >>> am.f1_max([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
     0.8
     """
-    s, y = check_scores_and_labels(scores, labels)
-    c = _binary_counts(s, y)
+    return _f1_max_batches([scores], [labels])[0]
+
+
+def _f1_max_batches(scores: Sequence[Any], labels: Sequence[Any]) -> tuple[float, float]:
+    """(`f1_max`, the lowest threshold attaining it) of the concatenation of batches, not copied.
+
+    Both nan (and one warning) when a class is missing. `f1_max` is the one-batch case; the
+    torch ``F1Max`` reads the threshold too.
+    """
+    c = _binary_counts(*_checked_batches(scores, labels))
     if c.n_pos == 0 or c.n_neg == 0:
         missing = "positive" if c.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
-        return float("nan")
-    return _f1_max_from_counts(c)[0]
+        return float("nan"), float("nan")
+    return _f1_max_from_counts(c)
 
 
 def _adaptive_threshold_from_counts(c: _Counts, scores_min: float, scores_max: float) -> float:
@@ -193,6 +211,12 @@ def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
     >>> am.f1_adaptive_threshold([0.3, 0.3, 0.6, 0.6], [0, 1, 0, 1])
     0.3
     """
-    s, y = check_scores_and_labels(scores, labels)
+    return _f1_adaptive_threshold_batches([scores], [labels])
+
+
+def _f1_adaptive_threshold_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
+    """`f1_adaptive_threshold` of the concatenation of batches, not copied (one batch: itself)."""
+    s, y = _checked_batches(scores, labels)
     c = _binary_counts(s, y)
-    return _adaptive_threshold_from_counts(c, float(s.min()), float(s.max()))
+    lo, hi = min(float(b.min()) for b in s), max(float(b.max()) for b in s)
+    return _adaptive_threshold_from_counts(c, lo, hi)

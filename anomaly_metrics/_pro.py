@@ -21,9 +21,7 @@ background pixels are counted into the gaps between them in one streaming pass.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -75,25 +73,19 @@ def _pro_statistics_batches(
 ) -> _ProStatistics:
     """:func:`_pro_statistics` of the concatenation of checked batches, without concatenating.
 
-    Regions are labelled batch by batch (they never cross images) and renumbered with a running
-    offset, so ``ids`` and ``sizes`` are those of the concatenation. Inputs are not validated.
+    The regions of all batches are labelled in one pass (they never cross images), numbered as
+    in the concatenation. Inputs are not validated.
     """
     if len(batches) == 1:
         return _pro_statistics(*batches[0])
-    ids, sizes, offset = [], [], 0
-    for _, masks in batches:
-        ids_b, sizes_b = _region_ids(masks, 8)
-        ids.append(ids_b + np.int32(offset))
-        sizes.append(sizes_b)
-        offset += sizes_b.size
-    all_ids = np.concatenate(ids)
+    ids, sizes = _region_ids([masks for _, masks in batches], 8)
     n_pixels = sum(m.size for _, m in batches)
     return _ProStatistics(
         [maps.reshape(-1) for maps, _ in batches],
         [masks.reshape(-1) for _, masks in batches],
-        all_ids,
-        np.concatenate(sizes),
-        int(n_pixels - all_ids.size),
+        ids,
+        sizes,
+        int(n_pixels - ids.size),
     )
 
 
@@ -249,9 +241,7 @@ def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
     >>> round(am.aupro(maps, masks, fpr_limit=0.5), 6)
     0.333333
     """
-    limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
-    maps, m = check_maps_and_masks(anomaly_maps, masks)
-    return _aupro_from_statistics(_pro_statistics(maps, m), limit)
+    return _aupro_batches([anomaly_maps], [masks], fpr_limit)
 
 
 def _aupro_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any], fpr_limit: float) -> float:
@@ -404,53 +394,25 @@ def pro(anomaly_maps: Any, masks: Any, threshold: float = 0.5) -> float:
     >>> am.pro(maps, masks, threshold=0.5)
     1.0
     """
-    t = check_real(threshold, "threshold")
-    maps, m = check_maps_and_masks(anomaly_maps, masks)
-    return _pro_finalize([_pro_fractions(maps, m, t)])
-
-
-def _pro_fractions(maps: NDArray[Any], masks: NDArray[np.bool_], threshold: float) -> NDArray[Any]:
-    """Detected fraction of each region of a checked ``(N, H, W)`` batch, in region order.
-
-    Regions are numbered image by image, so the fractions of consecutive batches, concatenated,
-    are those of the concatenated batch (PRO is additive over images). Inputs are not
-    validated; call through `pro`.
-    """
-    ids, sizes = _region_ids(masks, 8)
-    if sizes.size == 0:
-        return np.zeros(0, np.float64)
-    hit = maps.reshape(-1)[masks.reshape(-1)] >= np.float64(threshold)
-    detected = np.bincount(ids[hit], minlength=sizes.size)
-    return detected / sizes
-
-
-def _pro_finalize(fractions: Sequence[NDArray[Any]]) -> float:
-    """PRO from the region fractions of consecutive batches (nan and a warning without regions).
-
-    The mean is taken over the concatenated fractions (a few values per image), so the result
-    is the same float as on the concatenated batch.
-    """
-    f = fractions[0] if len(fractions) == 1 else np.concatenate(fractions)
-    if f.size == 0:
-        warn_undefined("No defect regions in `masks`: PRO is undefined (nan).")
-        return float("nan")
-    return float(np.mean(f))
+    return _pro_batches([anomaly_maps], [masks], threshold)
 
 
 def _pro_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any], threshold: float) -> float:
     """`pro` of the concatenation of ``(B, H, W)`` batches, without concatenating the pixels.
 
     The same float, warning and errors as ``pro(np.concatenate(anomaly_maps),
-    np.concatenate(masks), threshold)``; each batch is checked and reduced to its region
-    fractions on its own (the torch adapter's path: no copy of the stored maps).
+    np.concatenate(masks), threshold)``: each batch is checked on its own, the regions of all
+    batches are labelled in one pass, and only the region pixels' scores are gathered (the torch
+    adapter's path: no copy of the stored maps). `pro` is the one-batch case.
     """
     t = check_real(threshold, "threshold")
     batches = _check_map_batches(anomaly_maps, masks)
-    pixels = sum(m.size for m, _ in batches)
-    workers = min(os.cpu_count() or 1, 8, len(batches), max(1, pixels >> 20))
-    if workers <= 1:
-        return _pro_finalize([_pro_fractions(maps, m, t) for maps, m in batches])
-    # batches in worker threads (the labelling and bincount release the GIL); map keeps order
-    with ThreadPoolExecutor(workers) as pool:
-        fractions = list(pool.map(lambda b: _pro_fractions(b[0], b[1], t), batches))
-    return _pro_finalize(fractions)
+    ids, sizes = _region_ids([m for _, m in batches], 8)
+    if sizes.size == 0:
+        warn_undefined("No defect regions in `masks`: PRO is undefined (nan).")
+        return float("nan")
+    # the region pixels' scores, in the order of `ids` (a few percent of the pixels)
+    parts = [maps.reshape(-1)[m.reshape(-1)] for maps, m in batches]
+    region_scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    detected = np.bincount(ids[region_scores >= np.float64(t)], minlength=sizes.size)
+    return float(np.mean(detected / sizes))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._curves import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid, _trapezoid_to
-from ._validation import check_fraction, check_scores_and_labels
+from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
 
 __all__ = ["aupr", "auroc"]
@@ -88,10 +90,7 @@ def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None) -> float:
     >>> am.auroc([0.1, 0.5, 0.5, 0.9], [0, 0, 1, 1])
     0.875
     """
-    if max_fpr is not None:
-        max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
-    s, y = check_scores_and_labels(scores, labels)
-    return _auroc_from_counts(_binary_counts(s, y), max_fpr)
+    return _auroc_batches([scores], [labels], max_fpr=max_fpr)
 
 
 def aupr(scores: Any, labels: Any) -> float:
@@ -131,5 +130,30 @@ def aupr(scores: Any, labels: Any) -> float:
     >>> am.aupr([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
     1.0
     """
-    s, y = check_scores_and_labels(scores, labels)
-    return _aupr_from_counts(_binary_counts(s, y))
+    return _aupr_batches([scores], [labels])
+
+
+def _checked_batches(
+    scores: Sequence[Any], labels: Sequence[Any]
+) -> tuple[list[NDArray[Any]], list[NDArray[np.bool_]]]:
+    """Checked flat scores and labels of batches: the two lists of chunks `_binary_counts` takes."""
+    pairs = check_score_batches(scores, labels)
+    return [s for s, _ in pairs], [y for _, y in pairs]
+
+
+def _auroc_batches(
+    scores: Sequence[Any], labels: Sequence[Any], *, max_fpr: float | None = None
+) -> float:
+    """`auroc` of the concatenation of batches (any matching shapes, flattened), not copied.
+
+    The same float, warnings and errors as ``auroc`` of the concatenated flattened batches;
+    the torch adapter's path (no copy of the stored scores). `auroc` is the one-batch case.
+    """
+    if max_fpr is not None:
+        max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
+    return _auroc_from_counts(_binary_counts(*_checked_batches(scores, labels)), max_fpr)
+
+
+def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
+    """`aupr` of the concatenation of batches, not copied (see :func:`_auroc_batches`)."""
+    return _aupr_from_counts(_binary_counts(*_checked_batches(scores, labels)))

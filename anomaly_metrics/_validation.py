@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "check_map_batches",
     "check_maps_and_masks",
     "check_real",
+    "check_score_batches",
     "check_scores",
     "check_scores_and_labels",
 ]
@@ -150,44 +151,91 @@ def check_maps_and_masks(
     return np.ascontiguousarray(maps), np.ascontiguousarray(m)
 
 
-# batches larger than this (pixels per thread) are checked in worker threads
+# batches larger than this (values per thread) are checked in worker threads
 _CHECK_PIXELS_PER_WORKER = 1 << 20
+# fewer values than this in all: the batches are concatenated and checked as one array
+_CONCATENATE_BELOW = 1 << 16
+
+_Pair = tuple[NDArray[Any], NDArray[np.bool_]]
 
 
-def check_map_batches(
-    anomaly_maps: Sequence[Any], masks: Sequence[Any]
-) -> list[tuple[NDArray[Any], NDArray[np.bool_]]]:
-    """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
+def _check_batches(
+    values: Sequence[Any],
+    labels: Sequence[Any],
+    check: Callable[[Any, Any], _Pair],
+    ndim: int | None,
+) -> list[_Pair]:
+    """``check`` of each batch pair, as if applied to the concatenation, without concatenating.
 
-    Checks each batch on its own and returns the checked batches (views where the check makes
-    no copy) in one dtype, the one the concatenation would have. On any error, or batches
-    that would not concatenate into ``(N, H, W)``, the concatenation is checked instead, so the
-    error (or, for odd inputs, the single checked array) is exactly the single-array one.
+    Shared by :func:`check_map_batches` and :func:`check_score_batches`. The batches of
+    `values` are cast to the dtype their concatenation would have and checked one by one (in
+    worker threads when large: the checks are NumPy reductions, which release the GIL). On any
+    error, batches that are not arrays of `ndim` dimensions, or fewer than
+    ``_CONCATENATE_BELOW`` values in all (where one copy is cheaper than many calls), the
+    concatenation is checked instead, so the errors, and for odd inputs the single checked
+    array, are exactly those of the single-array check.
     """
-    if len(anomaly_maps) == 1 and len(masks) == 1:
-        return [check_maps_and_masks(anomaly_maps[0], masks[0])]
+
+    def whole() -> list[_Pair]:
+        flat = ndim is None
+        cat = (
+            [np.ravel(v) if flat else v for v in values],
+            [np.ravel(y) if flat else y for y in labels],
+        )
+        return [check(np.concatenate(cat[0]), np.concatenate(cat[1]))]
+
+    if len(values) == 1 and len(labels) == 1:
+        return [check(values[0], labels[0])]
     try:
-        raw = [np.asarray(m) for m in anomaly_maps]
-        if not raw or len(raw) != len(masks) or any(m.ndim != 3 for m in raw):
-            raise ValueError("not (B, H, W) batches")
-        dtype = np.result_type(*(m.dtype for m in raw))  # what concatenation gives
+        raw = [np.asarray(v) for v in values]
+        if (
+            not raw
+            or len(raw) != len(labels)
+            or any(ndim is not None and v.ndim != ndim for v in raw)
+        ):
+            raise ValueError("not batches that concatenate")
+        total = sum(v.size for v in raw)
+        if total < _CONCATENATE_BELOW:
+            return whole()
+        dtype = np.result_type(*(v.dtype for v in raw))  # what concatenation gives
 
-        def check(b: int) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-            m = raw[b]
-            return check_maps_and_masks(m if m.dtype == dtype else m.astype(dtype), masks[b])
+        def one(b: int) -> _Pair:
+            v = raw[b]
+            return check(v if v.dtype == dtype else v.astype(dtype), labels[b])
 
-        pixels = sum(m.size for m in raw)
-        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, pixels // _CHECK_PIXELS_PER_WORKER))
-        if workers > 1:  # the checks are NumPy reductions, which release the GIL
+        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, total // _CHECK_PIXELS_PER_WORKER))
+        if workers > 1:
             with ThreadPoolExecutor(workers) as pool:
-                out = list(pool.map(check, range(len(raw))))
+                out = list(pool.map(one, range(len(raw))))
         else:
-            out = [check(b) for b in range(len(raw))]
-        if len({m.shape[1:] for m, _ in out}) != 1:
+            out = [one(b) for b in range(len(raw))]
+        if ndim is not None and len({v.shape[1:] for v, _ in out}) != 1:
             raise ValueError("batches of different image sizes")
     except (TypeError, ValueError):
-        return [check_maps_and_masks(np.concatenate(anomaly_maps), np.concatenate(masks))]
+        return whole()
     return out
+
+
+def check_map_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any]) -> list[_Pair]:
+    """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
+
+    Returns the checked batches (views where the check makes no copy) in one dtype, the one
+    the concatenation would have; errors (and small or odd inputs, checked as one concatenated
+    array) are exactly those of ``check_maps_and_masks(np.concatenate(anomaly_maps),
+    np.concatenate(masks))``.
+    """
+    return _check_batches(anomaly_maps, masks, check_maps_and_masks, 3)
+
+
+def check_score_batches(scores: Sequence[Any], labels: Sequence[Any]) -> list[_Pair]:
+    """`check_scores_and_labels` of consecutive batches, flattened, without concatenating them.
+
+    Each batch pair may have any matching shape; the result is a list of flat checked pairs
+    (views where the check makes no copy) in the dtype the concatenation would have, whose
+    concatenation is ``check_scores_and_labels`` of the concatenated flattened batches. Errors
+    (and small or odd inputs, checked as one array) are exactly those of that call.
+    """
+    return _check_batches(scores, labels, check_scores_and_labels, None)
 
 
 def check_real(x: Any, name: str) -> float:

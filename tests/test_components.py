@@ -31,6 +31,18 @@ def test_region_ids_are_labels_of_foreground_pixels(masks, connectivity):
     assert ids.dtype == np.int32 and sizes.dtype == np.int64
 
 
+@settings(max_examples=100, deadline=None)
+@given(mask_batches(), st.sampled_from((4, 8)), st.data())
+def test_region_ids_of_a_list_of_batches_are_those_of_scipy_on_the_whole(masks, connectivity, data):
+    n = masks.shape[0]
+    cuts = sorted(data.draw(st.sets(st.integers(0, n), max_size=4)))  # empty batches too
+    parts = [np.ascontiguousarray(p) for p in np.split(masks, cuts)]
+    ids, sizes = _region_ids(parts, connectivity)
+    ref = ref_labels(masks, connectivity)
+    np.testing.assert_array_equal(ids, ref[masks] - 1)
+    np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
+
+
 @pytest.mark.parametrize("connectivity", [4, 8])
 def test_threaded_path_on_a_large_batch(connectivity):
     # 24 x 256 x 256 pixels is above the single-thread cut-off: chunks run on threads
@@ -43,6 +55,11 @@ def test_threaded_path_on_a_large_batch(connectivity):
     ids, sizes = _region_ids(masks, connectivity)
     np.testing.assert_array_equal(ids, ref[masks] - 1)
     np.testing.assert_array_equal(sizes, np.bincount(ref.ravel())[1:])
+    # uneven batches: chunks of the whole cut at batch boundaries, one thread pool
+    parts = [masks[:5], masks[5:6], masks[6:6], masks[6:19], masks[19:]]
+    ids_b, sizes_b = _region_ids(parts, connectivity)
+    np.testing.assert_array_equal(ids_b, ids)
+    np.testing.assert_array_equal(sizes_b, sizes)
 
 
 def test_shapes_and_input_kinds():

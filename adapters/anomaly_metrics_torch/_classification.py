@@ -17,14 +17,14 @@ from torch import Tensor
 from torchmetrics import Metric
 
 import anomaly_metrics as am
-from anomaly_metrics._curves import _binary_counts
-from anomaly_metrics._f1 import _f1_max_from_counts
-from anomaly_metrics._validation import check_fraction, check_real, check_scores_and_labels
+from anomaly_metrics._f1 import _f1_adaptive_threshold_batches, _f1_max_batches, _f1_score_batches
+from anomaly_metrics._ranking import _aupr_batches, _auroc_batches
+from anomaly_metrics._validation import check_fraction, check_real
 
 from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_scores_and_labels
-from ._convert import state_to_numpy, to_result
+from ._convert import state_pairs, state_to_numpy, to_result
 from ._figures import pair_figure
 
 __all__ = [
@@ -103,6 +103,10 @@ class _PairMetric(Metric):
     def _arrays(self) -> tuple[Any, Any]:
         return state_to_numpy(self.preds), state_to_numpy(self.target)
 
+    def _batches(self) -> tuple[list[Any], list[Any]]:
+        """Scores and labels as lists of per-update arrays (see ``state_pairs``)."""
+        return state_pairs(self.preds, self.target)
+
 
 class _AUROC(_PairMetric):
     _binnable = True
@@ -121,7 +125,7 @@ class _AUROC(_PairMetric):
     def compute(self) -> Tensor:
         if self.bins is not None:
             return to_result(self._finalise_binned(am.auroc_from_histogram), self.device)
-        return to_result(am.auroc(*self._arrays()), self.device)
+        return to_result(_auroc_batches(*self._batches()), self.device)
 
 
 class AUROC(AnomalibMetric, _AUROC):
@@ -182,7 +186,7 @@ class _AUPR(_AUROC):
     def compute(self) -> Tensor:
         if self.bins is not None:
             return to_result(self._finalise_binned(am.aupr_from_histogram), self.device)
-        return to_result(am.aupr(*self._arrays()), self.device)
+        return to_result(_aupr_batches(*self._batches()), self.device)
 
 
 class AUPR(AnomalibMetric, _AUPR):
@@ -272,7 +276,7 @@ class _F1Score(_PairMetric):
         self.threshold = check_real(threshold, "threshold")
 
     def compute(self) -> Tensor:
-        return to_result(am.f1_score(*self._arrays(), threshold=self.threshold), self.device)
+        return to_result(_f1_score_batches(*self._batches(), self.threshold), self.device)
 
 
 class F1Score(AnomalibMetric, _F1Score):
@@ -329,13 +333,7 @@ class _F1Max(_PairMetric):
                 threshold = am.f1_adaptive_threshold_from_histogram(h).threshold
             self.threshold = to_result(threshold, self.device)
             return to_result(value, self.device)
-        s, y = check_scores_and_labels(*self._arrays())
-        c = _binary_counts(s, y)
-        if c.n_pos and c.n_neg:
-            value, threshold = _f1_max_from_counts(c)
-        else:  # one class: the core decides the value (and warns)
-            value = am.f1_max(s, y)
-            threshold = _f1_max_from_counts(c)[1] if c.n_pos and not math.isnan(value) else math.nan
+        value, threshold = _f1_max_batches(*self._batches())
         self.threshold = to_result(threshold, self.device)
         return to_result(value, self.device)
 
@@ -383,7 +381,7 @@ class _F1AdaptiveThreshold(_AUROC):
             self.error_bound = to_result(t.f1_error_bound, self.device)
             self.value = to_result(t.threshold, self.device)
             return self.value
-        self.value = to_result(am.f1_adaptive_threshold(*self._arrays()), self.device)
+        self.value = to_result(_f1_adaptive_threshold_batches(*self._batches()), self.device)
         return self.value
 
 

@@ -15,7 +15,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-__all__ = ["state_batches", "state_to_numpy", "to_result"]
+__all__ = ["state_batches", "state_pairs", "state_to_numpy", "to_result"]
 
 # NumPy has no bfloat16; these are widened (exactly) before the view
 _WIDEN = {torch.bfloat16: torch.float32}
@@ -73,6 +73,23 @@ def state_batches(state: Tensor | Sequence[Tensor]) -> list[NDArray[Any]]:
     if len(parts) > 1 and parts[0].device.type != "cpu":
         return [state_to_numpy(parts)]
     return [_host(p) for p in parts]
+
+
+def state_pairs(
+    values: Tensor | Sequence[Tensor], labels: Tensor | Sequence[Tensor]
+) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    """Two list states of equal length (values, labels) as lists of per-update NumPy arrays.
+
+    For the core's private ``*_batches`` functions, which equal the public function on the
+    concatenation without making it (no copy of the stored data on the CPU, see
+    :func:`state_batches`). States that do not pair up (no data, or a sync that left one a
+    tensor and the other a list) give one concatenated array each, which the core checks,
+    and rejects with its own message when empty.
+    """
+    v, y = state_batches(values), state_batches(labels)
+    if not v or len(v) != len(y):
+        return [state_to_numpy(values)], [state_to_numpy(labels)]
+    return v, y
 
 
 def to_result(value: Any, device: torch.device | str, dtype: torch.dtype = torch.float64) -> Tensor:

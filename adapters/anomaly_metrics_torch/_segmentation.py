@@ -26,7 +26,7 @@ from anomaly_metrics._validation import check_real
 from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_maps_and_masks
-from ._convert import state_batches, state_to_numpy, to_result
+from ._convert import state_pairs, state_to_numpy, to_result
 from ._figures import pro_figure
 
 __all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
@@ -67,16 +67,8 @@ class _MapMetric(Metric):
         return state_to_numpy(self.preds), state_to_numpy(self.target)
 
     def _batches(self) -> tuple[list[Any], list[Any]]:
-        """Maps and masks as lists of per-update arrays (views, no concatenation).
-
-        For the core's batched paths (PRO, AU-PRO, PIMO, AUPIMO), which equal the core function on the
-        concatenation. Without data: the one (empty) array of ``_arrays``, which the core rejects
-        with its own message.
-        """
-        maps, masks = state_batches(self.preds), state_batches(self.target)
-        if not maps or len(maps) != len(masks):
-            return [state_to_numpy(self.preds)], [state_to_numpy(self.target)]
-        return maps, masks
+        """Maps and masks as lists of per-update arrays (see ``state_pairs``)."""
+        return state_pairs(self.preds, self.target)
 
 
 class _PRO(_MapMetric):
