@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--impls", help="comma-separated implementations, e.g. ours,sklearn,anomalib")
     p.add_argument(
         "--kinds",
-        help="comma-separated kinds: ours, ours-torch, peer, floor (np.sort always runs: the ratios need it)",
+        help="comma-separated kinds: ours, ours-torch, overhead (ours-torch-ab: core vs torch compute, paired in one process), peer, floor (np.sort always runs: the ratios need it)",
     )
     p.add_argument("--repeats", type=int, help="timed samples per entry (default 5, quick 3)")
     p.add_argument(

@@ -7,14 +7,20 @@ classes are measured the way a training loop uses them: construct, ``update`` pe
 :data:`BATCH_SIZE` images, ``compute``; the callable records the two phases in ``.phases``.
 
 Entry kinds: ``ours`` (the core function), ``ours-torch`` (our ``anomaly_metrics_torch`` class),
-``peer`` (another implementation) and ``floor`` (``np.sort`` / ``np.partition`` / ``np.max`` of
-the same float32 pixels). Every metric has exactly one ``ours`` entry: the other entries' values
-are compared with it.
+``overhead`` (impl ``ours-torch-ab``: the core function and our class's ``compute`` timed on the
+same data in the same process, in alternating order, with the paired ratio in ``.phases``; one
+for every metric that has both an ``ours`` and an ``ours-torch`` entry), ``peer`` (another
+implementation) and ``floor`` (``np.sort`` / ``np.partition`` / ``np.max`` of the same float32
+pixels). Every metric has exactly one ``ours`` entry: the other entries' values are compared with
+it. A metric's core call and its torch class are defined once (:func:`_ours_trio`) and shared by
+its ``ours``, ``ours-torch`` and ``ours-torch-ab`` entries.
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,7 +72,7 @@ class Entry:
 
     metric: str
     impl: str
-    kind: str  # ours | ours-torch | peer | floor
+    kind: str  # ours | ours-torch | overhead (ours-torch-ab: paired core vs compute) | peer | floor
     build: Callable[[Dataset], Callable[[], Any]]
     requires: tuple[str, ...] = ()
     # bytes the entry needs for an (n, h, w) set, when it may not fit: skipped above --max-mem-gb
@@ -139,47 +145,133 @@ def _to_value(out: Any) -> Any:
 
 
 class _Phased:
-    """A callable with the phase timings of its last call in ``.phases``."""
+    """A callable with the phase timings of its last call in ``.phases`` (a new dict per call)."""
 
     def __init__(self, fn: Callable[[dict[str, float]], Any]) -> None:
         self._fn = fn
         self.phases: dict[str, float] = {}
 
     def __call__(self) -> Any:
+        self.phases = {}
         return self._fn(self.phases)
+
+
+def _timed_update_compute(
+    make: Callable[[], Any], batches: list[SimpleNamespace]
+) -> tuple[float, float, Any]:
+    """Construct, update per batch, compute: (update seconds incl. construction, compute s, out)."""
+    t0 = time.perf_counter()
+    metric = make()
+    for b in batches:
+        metric.update(b)
+    t1 = time.perf_counter()
+    out = metric.compute()
+    return t1 - t0, time.perf_counter() - t1, out
 
 
 def _update_compute(make: Callable[[], Any], batches: list[SimpleNamespace]) -> _Phased:
     """A training loop's use of a metric class: construct, update per batch, compute (timed)."""
 
     def run(phases: dict[str, float]) -> Any:
-        t0 = time.perf_counter()
-        metric = make()
-        for b in batches:
-            metric.update(b)
-        t1 = time.perf_counter()
-        out = metric.compute()
-        phases["update"] = t1 - t0
-        phases["compute"] = time.perf_counter() - t1
+        phases["update"], phases["compute"], out = _timed_update_compute(make, batches)
         return _to_value(out)
 
     return _Phased(run)
 
 
-def _anomalib_style(module: str, cls: str, level: str, *, fields: bool = True, **kwargs: Any):
-    """anomalib's and our torch classes: ``Cls(fields=..., **kwargs)``, update(batch), compute()."""
+def _anomalib_style(
+    module: str, cls: str, level: str, *, fields: bool | list[str] = True, **kwargs: Any
+):
+    """anomalib's and our torch classes: ``Cls(fields=..., **kwargs)``, update(batch), compute().
 
-    def build(ds: Dataset) -> Callable[[], Any]:
+    ``fields``: True for the level's two batch fields, a list for others, False for none.
+
+    ``build.setup(ds)`` gives ``(make, batches)`` (the class's constructor call and the batches) to
+    entries that time the class in other ways (:func:`_paired`).
+    """
+
+    def setup(ds: Dataset) -> tuple[Callable[[], Any], list[SimpleNamespace]]:
         metric_cls = getattr(importlib.import_module(module), cls)
-        batches = _batches(ds, level)
         kw = dict(kwargs)
         if fields:
-            kw["fields"] = _fields(level)
+            kw["fields"] = _fields(level) if fields is True else list(fields)
+        return (lambda: metric_cls(**kw)), _batches(ds, level)
 
-        return _update_compute(lambda: metric_cls(**kw), batches)
+    def build(ds: Dataset) -> Callable[[], Any]:
+        return _update_compute(*setup(ds))
 
+    build.setup = setup  # type: ignore[attr-defined]
     build.requires = ("torch", f"{module}:{cls}")  # type: ignore[attr-defined]
     return build
+
+
+def _ours_torch(cls: str, level: str, **kwargs: Any):
+    """Our ``anomaly_metrics_torch`` class, used the way anomalib's is (:func:`_anomalib_style`)."""
+    return _anomalib_style("anomaly_metrics_torch", cls, level, **kwargs)
+
+
+def _paired(core_build: Callable[[Dataset], Callable[[], Any]], torch_build: Any):
+    """In-process A/B of a torch class's ``compute`` against the core function (kind overhead).
+
+    Per call: the core call of the metric's ``ours`` entry on the full arrays (timed: ``core``),
+    and the class of its ``ours-torch`` entry constructed and updated with the same batches
+    (``update``, not part of compute), then ``compute()`` (timed: ``compute``). Even calls time the
+    core first, odd calls the class first, so that drift (clock, other processes, cache state)
+    falls on both sides alike. ``ratio`` is compute / core of the same call; the worker's median
+    of it is the median of the paired ratios. Returns the class's value.
+    """
+
+    def build(ds: Dataset) -> Callable[[], Any]:
+        core = core_build(ds)
+        make, batches = torch_build.setup(ds)
+        calls = itertools.count()
+
+        def time_core() -> float:
+            t0 = time.perf_counter()
+            core()
+            return time.perf_counter() - t0
+
+        def run(phases: dict[str, float]) -> Any:
+            if next(calls) % 2 == 0:
+                core_s = time_core()
+                update_s, compute_s, out = _timed_update_compute(make, batches)
+            else:
+                update_s, compute_s, out = _timed_update_compute(make, batches)
+                core_s = time_core()
+            phases["core"] = core_s
+            phases["update"] = update_s
+            phases["compute"] = compute_s
+            phases["ratio"] = compute_s / core_s if core_s > 0 else math.inf
+            return _to_value(out)
+
+        return _Phased(run)
+
+    build.requires = tuple(  # type: ignore[attr-defined]
+        dict.fromkeys(getattr(core_build, "requires", ()) + getattr(torch_build, "requires", ()))
+    )
+    return build
+
+
+def _ours_trio(
+    metric: str,
+    core: Callable[[Dataset], Callable[[], Any]],
+    torch_cls: Any,
+    core_requires: tuple[str, ...] = (),
+) -> list[Entry]:
+    """A metric's ``ours``, ``ours-torch`` and ``ours-torch-ab`` entries from one core call and
+    one torch class (``torch_cls`` a build with ``.setup``, e.g. from :func:`_anomalib_style`)."""
+    return [
+        Entry(metric, "ours", "ours", core, core_requires),
+        Entry(metric, "ours-torch", "ours-torch", torch_cls, _AMT),
+        Entry(
+            metric,
+            "ours-torch-ab",
+            "overhead",
+            _paired(core, torch_cls),
+            core_requires + _AMT,
+            note="in-process, paired, alternating order",
+        ),
+    ]
 
 
 def _torchmetrics(cls: str, level: str, finish: Callable[[Any], Any] = _to_value, **kwargs: Any):
@@ -383,15 +475,8 @@ def _registry() -> list[Entry]:
     e: list[Entry] = []
     for level in ("image", "pixel"):
         lv = level
+        e += _ours_trio(f"{lv}_auroc", _ours("auroc", lv), _ours_torch("AUROC", lv))
         e += [
-            Entry(f"{lv}_auroc", "ours", "ours", _ours("auroc", lv), _AM),
-            Entry(
-                f"{lv}_auroc",
-                "ours-torch",
-                "ours-torch",
-                _anomalib_style("anomaly_metrics_torch", "AUROC", lv),
-                _AMT,
-            ),
             Entry(
                 f"{lv}_auroc",
                 "anomalib",
@@ -416,14 +501,9 @@ def _registry() -> list[Entry]:
                 _SK,
                 memory=_sklearn_memory,
             ),
-            Entry(f"{lv}_aupr", "ours", "ours", _ours("aupr", lv), _AM),
-            Entry(
-                f"{lv}_aupr",
-                "ours-torch",
-                "ours-torch",
-                _anomalib_style("anomaly_metrics_torch", "AUPR", lv),
-                _AMT,
-            ),
+        ]
+        e += _ours_trio(f"{lv}_aupr", _ours("aupr", lv), _ours_torch("AUPR", lv))
+        e += [
             Entry(
                 f"{lv}_aupr",
                 "anomalib",
@@ -448,14 +528,9 @@ def _registry() -> list[Entry]:
                 _SK,
                 memory=_sklearn_memory,
             ),
-            Entry(f"{lv}_f1_max", "ours", "ours", _ours("f1_max", lv), _AM),
-            Entry(
-                f"{lv}_f1_max",
-                "ours-torch",
-                "ours-torch",
-                _anomalib_style("anomaly_metrics_torch", "F1Max", lv),
-                _AMT,
-            ),
+        ]
+        e += _ours_trio(f"{lv}_f1_max", _ours("f1_max", lv), _ours_torch("F1Max", lv))
+        e += [
             Entry(
                 f"{lv}_f1_max",
                 "anomalib",
@@ -480,20 +555,13 @@ def _registry() -> list[Entry]:
                 memory=_sklearn_memory,
                 note="precision_recall_curve",
             ),
-            Entry(
-                f"{lv}_f1_adaptive_threshold",
-                "ours",
-                "ours",
-                _ours("f1_adaptive_threshold", lv),
-                _AM,
-            ),
-            Entry(
-                f"{lv}_f1_adaptive_threshold",
-                "ours-torch",
-                "ours-torch",
-                _anomalib_style("anomaly_metrics_torch", "F1AdaptiveThreshold", lv),
-                _AMT,
-            ),
+        ]
+        e += _ours_trio(
+            f"{lv}_f1_adaptive_threshold",
+            _ours("f1_adaptive_threshold", lv),
+            _ours_torch("F1AdaptiveThreshold", lv),
+        )
+        e += [
             Entry(
                 f"{lv}_f1_adaptive_threshold",
                 "anomalib",
@@ -512,15 +580,12 @@ def _registry() -> list[Entry]:
             ),
         ]
         if level == "image":
+            e += _ours_trio(
+                "pgn",
+                _ours("pgn", "image", fnr=FNR),
+                _ours_torch("PGn", "image", fields=False, fnr=FNR),
+            )
             e += [
-                Entry("pgn", "ours", "ours", _ours("pgn", "image", fnr=FNR), _AM),
-                Entry(
-                    "pgn",
-                    "ours-torch",
-                    "ours-torch",
-                    _anomalib_style("anomaly_metrics_torch", "PGn", "image", fields=False, fnr=FNR),
-                    _AMT,
-                ),
                 Entry(
                     "pgn",
                     "anomalib",
@@ -536,14 +601,13 @@ def _registry() -> list[Entry]:
                     (),
                     note="np.quantile",
                 ),
-                Entry("pbn", "ours", "ours", _ours("pbn", "image", fpr=FPR), _AM),
-                Entry(
-                    "pbn",
-                    "ours-torch",
-                    "ours-torch",
-                    _anomalib_style("anomaly_metrics_torch", "PBn", "image", fields=False, fpr=FPR),
-                    _AMT,
-                ),
+            ]
+            e += _ours_trio(
+                "pbn",
+                _ours("pbn", "image", fpr=FPR),
+                _ours_torch("PBn", "image", fields=False, fpr=FPR),
+            )
+            e += [
                 Entry(
                     "pbn",
                     "anomalib",
@@ -560,9 +624,13 @@ def _registry() -> list[Entry]:
                     note="np.quantile",
                 ),
             ]
+    e += _ours_trio(
+        "min_max",
+        _ours_min_max,
+        _minmax_torch("anomaly_metrics_torch"),
+        ("anomaly_metrics:min_max",),
+    )
     e += [
-        Entry("min_max", "ours", "ours", _ours_min_max, ("anomaly_metrics:min_max",)),
-        Entry("min_max", "ours-torch", "ours-torch", _minmax_torch("anomaly_metrics_torch"), _AMT),
         Entry("min_max", "anomalib", "peer", _minmax_torch("anomalib.metrics"), _ANOMALIB),
         Entry("min_max", "numpy", "peer", _minmax_numpy, (), note="np.min + np.max"),
         Entry(
@@ -589,14 +657,13 @@ def _registry() -> list[Entry]:
             ("torch", "anomalib.utils.cv:connected_components_cpu"),
             note="connected_components_cpu",
         ),
-        Entry("pro", "ours", "ours", _ours("pro", "pixel", threshold=PRO_THRESHOLD), _AM),
-        Entry(
-            "pro",
-            "ours-torch",
-            "ours-torch",
-            _anomalib_style("anomaly_metrics_torch", "PRO", "pixel", threshold=PRO_THRESHOLD),
-            _AMT,
-        ),
+    ]
+    e += _ours_trio(
+        "pro",
+        _ours("pro", "pixel", threshold=PRO_THRESHOLD),
+        _ours_torch("PRO", "pixel", threshold=PRO_THRESHOLD),
+    )
+    e += [
         Entry(
             "pro",
             "anomalib",
@@ -613,14 +680,9 @@ def _registry() -> list[Entry]:
             ("scipy",),
             note="ndimage.label + bincount",
         ),
-        Entry("aupro", "ours", "ours", _ours("aupro", "pixel"), _AM),
-        Entry(
-            "aupro",
-            "ours-torch",
-            "ours-torch",
-            _anomalib_style("anomaly_metrics_torch", "AUPRO", "pixel"),
-            _AMT,
-        ),
+    ]
+    e += _ours_trio("aupro", _ours("aupro", "pixel"), _ours_torch("AUPRO", "pixel"))
+    e += [
         Entry(
             "aupro",
             "anomalib",
@@ -638,14 +700,13 @@ def _registry() -> list[Entry]:
             memory=lambda n, h, w: 40.0 * n * h * w,
             note="official script's algorithm",
         ),
-        Entry("aupimo", "ours", "ours", _ours("aupimo", "pixel", _mean_field), _AM),
-        Entry(
-            "aupimo",
-            "ours-torch",
-            "ours-torch",
-            _anomalib_style("anomaly_metrics_torch", "AUPIMO", "pixel", fields=False),
-            _AMT,
-        ),
+    ]
+    e += _ours_trio(
+        "aupimo",
+        _ours("aupimo", "pixel", _mean_field),
+        _ours_torch("AUPIMO", "pixel", fields=False),
+    )
+    e += [
         Entry(
             "aupimo",
             "anomalib",
@@ -779,14 +840,7 @@ def _minmax_numpy(ds: Dataset) -> Callable[[], Any]:
 
 
 def _minmax_torch(module: str):
-    def build(ds: Dataset) -> Callable[[], Any]:
-        metric_cls = importlib.import_module(module).MinMax
-        batches = _batches(ds, "pixel")
-
-        return _update_compute(lambda: metric_cls(fields=["anomaly_map"]), batches)
-
-    build.requires = ("torch", f"{module}:MinMax")  # type: ignore[attr-defined]
-    return build
+    return _anomalib_style(module, "MinMax", "pixel", fields=["anomaly_map"])
 
 
 def _ours_cc(ds: Dataset) -> Callable[[], Any]:

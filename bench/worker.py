@@ -4,7 +4,9 @@ Run by the suite as ``python -m bench.worker --entry METRIC:IMPL --data FOLDER -
 result is written as JSON to ``FILE``. Steps: import what the entry needs (timed), load the set,
 build the callable, one *cold* call (in a fresh process this includes loading Numba's on-disk cache,
 or compiling when the cache is empty), then ``repeats`` timed samples. A sample is one call, or
-several calls of a very fast function averaged (at least ``--min-sample`` seconds in all). The peak
+several calls of a very fast function averaged (at least ``--min-sample`` seconds in all). Entries
+with phases (torch classes: update / compute; paired entries: core / compute / ratio) report the
+median of each phase over every timed call in ``phases_s`` (``phases_n`` calls). The peak
 resident memory of each sample is measured above the memory in use just before it (Linux: the
 kernel's high-water mark is reset through ``/proc/self/clear_refs``). The suite starts workers with
 ``MALLOC_MMAP_THRESHOLD_`` fixed at 1 MiB, so that every array of a megabyte or more is returned to
@@ -166,6 +168,9 @@ def measure(
         )
         n_samples = max(1, min(repeats, int(budget_s / max(estimate * number, 1e-9))))
         times, peaks, phases = [], [], []
+        # a phased callable puts a new dict in ``.phases`` at every call: keep every call's, so
+        # that a paired entry's alternating order is not aliased by ``number`` calls per sample
+        phased = hasattr(fn, "phases")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in range(n_samples):
@@ -173,10 +178,10 @@ def measure(
                     t0 = time.perf_counter()
                     for _ in range(number):
                         fn()
+                        if phased:
+                            phases.append(fn.phases)
                     times.append((time.perf_counter() - t0) / number)
                 peaks.append(peak.bytes)
-                if getattr(fn, "phases", None):
-                    phases.append(dict(fn.phases))
     except MemoryError:
         return {**result, "status": "error", "reason": "MemoryError"}
     except Exception as exc:  # a failing implementation is a result, not a crash of the suite
@@ -190,8 +195,9 @@ def measure(
         number=number,
         peak_bytes=max(peaks),
     )
-    if phases:
+    if phases:  # the median of each phase over every timed call (a ratio: of paired ratios)
         result["phases_s"] = {k: statistics.median(p[k] for p in phases) for k in phases[0]}
+        result["phases_n"] = len(phases)
     return result
 
 

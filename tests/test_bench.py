@@ -34,6 +34,7 @@ TOLERANCE = {
     "scipy": 1e-12,  # exact labelling / PRO
     "numpy-ref": 1e-12,  # same definition of AUPIMO
     "ours-torch": 1e-12,  # calls the core
+    "ours-torch-ab": 1e-12,  # the same class, timed against the core in one process
     "ours-separate": 1e-12,  # the same functions one by one
     "mvtec-ref": 1e-6,  # float32 FPR in the official algorithm
     "torchmetrics": 1e-6,  # sigmoid applied in float32
@@ -88,6 +89,129 @@ def test_registry_is_consistent() -> None:
     assert by_id("floor:np.sort").kind == "floor"
     with pytest.raises(KeyError):
         by_id("nope:nothing")
+    # one paired overhead entry for every metric with both a core function and a torch class
+    both = {
+        m for m in METRICS if {"ours", "ours-torch"} <= {e.kind for e in ENTRIES if e.metric == m}
+    }
+    overhead = [e for e in ENTRIES if e.kind == "overhead"]
+    assert sorted(e.metric for e in overhead) == sorted(both)
+    assert {e.impl for e in overhead} == {"ours-torch-ab"}
+    assert set(report.PIXEL_TORCH_METRICS) <= both
+    for e in overhead:  # it needs what the core entry and the torch entry need
+        needs = set(by_id(f"{e.metric}:ours").needs) | set(by_id(f"{e.metric}:ours-torch").needs)
+        assert set(e.needs) == needs, e.id
+
+
+def test_paired_entry_alternates_order_and_records_ratio() -> None:
+    """Core first on even calls, class first on odd; ratio = compute / core of the same call."""
+    from bench import entries
+
+    log: list[str] = []
+
+    class FakeMetric:
+        def update(self, batch: object) -> None:
+            log.append("update")
+
+        def compute(self) -> float:
+            log.append("compute")
+            return 0.25
+
+    def core_build(ds: object):
+        return lambda: log.append("core") or 0.5
+
+    def torch_build(ds: object) -> None:  # only its .setup is used
+        raise AssertionError
+
+    torch_build.setup = lambda ds: (FakeMetric, [object(), object()])  # type: ignore[attr-defined]
+    fn = entries._paired(core_build, torch_build)(None)
+    orders = []
+    for _ in range(4):
+        log.clear()
+        assert fn() == 0.25  # the class's value, not the core's
+        orders.append(log.copy())
+        ph = fn.phases
+        assert set(ph) == {"core", "update", "compute", "ratio"}
+        assert all(ph[k] > 0 for k in ("core", "update", "compute"))
+        assert ph["ratio"] == ph["compute"] / ph["core"]
+    core_first = ["core", "update", "update", "compute"]
+    class_first = ["update", "update", "compute", "core"]
+    assert orders == [core_first, class_first, core_first, class_first]
+
+
+def _overhead_results(paired: tuple[str, ...]) -> dict:
+    """A synthetic results file: pixel AUROC and AU-PRO with torch rows, an image A/B row."""
+    ratios = {"pixel_auroc": 1.1, "aupro": 1.15, "image_auroc": 5.0}
+
+    def run(entry: str, median_s: float, **kw: object) -> dict:
+        return {"entry": entry, "status": "ok", "median_s": median_s, "value": 0.9, **kw}
+
+    runs = [run("floor:np.sort", 1.0, value=None)]
+    for m, r in ratios.items():
+        runs += [
+            run(f"{m}:ours", 0.5),
+            # cross-process compute / ours: 1.8 for every metric (the noisy number)
+            run(f"{m}:ours-torch", 1.0, phases_s={"update": 0.1, "compute": 0.9}),
+        ]
+        if m in paired or m.startswith("image"):
+            ph = {"core": 0.5, "update": 0.1, "compute": 0.5 * r, "ratio": r}
+            runs.append(run(f"{m}:ours-torch-ab", 1.1 + 0.5 * r, phases_s=ph, phases_n=6))
+    return {
+        "metrics": {k: {"level": v[0], "label": v[1]} for k, v in METRICS.items()},
+        "entries": {
+            e.id: {"metric": e.metric, "impl": e.impl, "kind": e.kind, "note": e.note}
+            for e in ENTRIES
+        },
+        "sizes": [
+            {
+                "size": [10, 8, 8],
+                "pixels": 640,
+                "maps_bytes": 2560,
+                "defect_fraction": 0.1,
+                "normal_images": 4,
+                "runs": runs,
+            }
+        ],
+    }
+
+
+def _torch_target(res: dict) -> list[str]:
+    rows = report.compare(res["sizes"][0], res["entries"])
+    return next(t for t in report._targets(rows) if t[0].startswith("torch class `compute`"))
+
+
+def test_report_overhead_rows_table_and_target() -> None:
+    res = _overhead_results(("pixel_auroc", "aupro"))
+    rows = {r["entry"]: r for r in report.compare(res["sizes"][0], res["entries"])}
+    ab = rows["pixel_auroc:ours-torch-ab"]
+    assert ab["compute_x_core"] == 1.1 and ab["diff"] == 0.0
+    assert "x_sort" not in ab and "x_ours" not in ab and "compute_x_ours" not in ab
+    assert rows["pixel_auroc:ours-torch"]["compute_x_ours"] == pytest.approx(1.8)
+
+    # the target takes the paired ratios (worst pixel metric), never the image-level one (5.0)
+    what, measured, met = _torch_target(res)
+    assert "aupro:ours-torch-ab" in what and "in-process paired" in what
+    assert (measured, met) == ("1.15x", "yes")
+
+    md = report.render(res)
+    main, _, rest = md.partition("Torch adapter overhead (in-process, paired):")
+    assert rest, md
+    assert "| pixel AUROC | ours-torch |" in main
+    assert "| ours-torch-ab |" not in main  # not in the speed table, no ratio to np.sort
+    table = rest.split("Targets")[0]
+    assert "| compute / core (paired) |" in table
+    assert "| pixel AUROC | 500 | 550 | 1.10 | 100 | 6 | 0 | target <= 1.2 |" in table
+    assert "| image AUROC |" in table and "not a target" in table
+
+    # without paired rows the cross-process number is used, and the row says so
+    what, measured, met = _torch_target(_overhead_results(()))
+    assert "pixel_auroc:ours-torch" in what and "cross-process" in what
+    assert (measured, met) == ("1.80x", "**no**")
+    # mixed: per metric, paired where measured
+    what, measured, _ = _torch_target(_overhead_results(("pixel_auroc",)))
+    assert "1 paired in-process, 1 cross-process" in what and measured == "1.80x"
+    # the README table lists the torch class, not the A/B entry
+    readme = report.render_readme(res)
+    assert "ours-torch 2.00x" in readme and "ours-torch-ab" not in readme
 
 
 def test_every_available_entry_runs_and_agrees(tiny: Path) -> None:
@@ -155,6 +279,44 @@ def test_command_line_fresh_processes_json_markdown_readme(tiny: Path, tmp_path:
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         report.update_readme(res, readme)
+
+
+def test_quick_command_line_runs_overhead_entries(tiny: Path, tmp_path: Path) -> None:
+    """``--quick`` (one shared process) with paired overhead entries, pixel- and image-level."""
+    out, md = tmp_path / "q.json", tmp_path / "q.md"
+    cmd = [
+        sys.executable, "-m", "bench", "--quick", "--size", "x".join(map(str, TINY)),
+        "--data-dir", str(tiny.parent), "--metrics", "pixel_auroc,image_auroc,floor",
+        "--kinds", "ours,overhead,floor", "--budget", "0.5", "--out", str(out),
+        "--markdown", str(md),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert res["options"]["shared_process"]
+    runs = {r["entry"]: r for r in res["sizes"][0]["runs"]}
+    assert set(runs) - {"floor:np.partition", "floor:np.max"} == {
+        "pixel_auroc:ours",
+        "pixel_auroc:ours-torch-ab",
+        "image_auroc:ours",
+        "image_auroc:ours-torch-ab",
+        "floor:np.sort",
+    }
+    assert len({r["pid"] for r in runs.values()}) == 1
+    for entry_id in ("pixel_auroc:ours-torch-ab", "image_auroc:ours-torch-ab"):
+        r = runs[entry_id]
+        assert r["status"] == "ok", r
+        ph = r["phases_s"]
+        assert set(ph) == {"core", "update", "compute", "ratio"}
+        assert all(ph[k] > 0 for k in ph)
+        assert r["phases_n"] >= len(r["times_s"]) * r["number"] >= 1
+        ours = runs[entry_id.replace("ours-torch-ab", "ours")]
+        assert r["value"] == pytest.approx(ours["value"], abs=1e-12)
+    text = md.read_text()
+    assert "Torch adapter overhead (in-process, paired):" in text
+    assert "| pixel AUROC |" in text.split("Torch adapter overhead")[1]
+    target = next(line for line in text.splitlines() if "torch class `compute`" in line)
+    assert "pixel_auroc:ours-torch-ab" in target and "in-process paired" in target
 
 
 def test_scaling_fits_an_exponent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
