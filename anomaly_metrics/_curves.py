@@ -171,8 +171,8 @@ def _count_into_gaps(
     """Tie and gap counts of ``values[labels == which]`` against ascending distinct ``u``.
 
     ``chunks`` are ``(values, labels)`` pairs of flat arrays (one pair, or consecutive batches
-    that are never concatenated). Large chunks are split into slices counted in worker threads;
-    the counts are integers, so any split gives the same result.
+    that are never concatenated). Large inputs are split into equal spans of the concatenation,
+    counted in worker threads; the counts are integers, so any split gives the same result.
     """
     m = u.shape[0]
     span = float(u[-1] - u[0])
@@ -181,24 +181,33 @@ def _count_into_gaps(
     start = _bucket_table_kernel(u, u[0], scale, nbuckets)
     total = sum(v.shape[0] for v, _ in chunks)
     workers = min(os.cpu_count() or 1, 8, max(1, total // _PARALLEL_MIN_SIZE))
-    pieces = []
-    for values, labels in chunks:
-        n = values.shape[0]
-        k = max(1, min(workers, round(workers * n / total))) if total else 1
-        bounds = np.linspace(0, n, k + 1).astype(np.int64)
-        pieces += [(values[a:b], labels[a:b]) for a, b in pairwise(bounds)]
+    # each worker counts one contiguous span of the (virtual) concatenation into its own
+    # accumulators, so that there are as many count arrays to add as workers, not as chunks
+    cuts = np.linspace(0, total, workers + 1).astype(np.int64)
+    ends = np.cumsum([v.shape[0] for v, _ in chunks])
+    spans: list[list[tuple[NDArray[Any], NDArray[np.bool_]]]] = []
+    for lo, hi in pairwise(cuts):
+        span = []
+        for (values, labels), end in zip(chunks, ends):
+            a, b = max(lo, end - values.shape[0]), min(hi, end)
+            if a < b:
+                a, b = a - (end - values.shape[0]), b - (end - values.shape[0])
+                span.append((values[a:b], labels[a:b]))
+        spans.append(span)
 
-    def run(piece: tuple[NDArray[Any], NDArray[np.bool_]]) -> tuple[NDArray[Any], NDArray[Any]]:
+    def run(
+        span: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         eq_c = np.zeros(m, np.int64)
         gap_c = np.zeros(m + 1, np.int64)
-        _gap_count_kernel(piece[0], piece[1], which, u, start, scale, eq_c, gap_c)
+        for values, labels in span:
+            _gap_count_kernel(values, labels, which, u, start, scale, eq_c, gap_c)
         return eq_c, gap_c
 
-    if workers <= 1 or len(pieces) == 1:
-        parts = [run(piece) for piece in pieces]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(run, pieces))
+    if len(spans) == 1:
+        return run(spans[0])
+    with ThreadPoolExecutor(len(spans)) as pool:
+        parts = list(pool.map(run, spans))
     return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[return-value]
 
 
