@@ -759,9 +759,15 @@ def test_undefined_warning_points_at_the_users_compute_call():
 
 
 # --------------------------------------------------------------------------------------------
-# PRO, PIMO and AUPIMO hand the stored batches to the core without concatenating them
+# every exact class hands the stored batches to the core without concatenating them
 
 BATCHED = [
+    (lambda: amt.AUROC(fields=MAP_FIELDS), am.auroc),
+    (lambda: amt.AUPR(fields=MAP_FIELDS), am.aupr),
+    (lambda: amt.F1Max(fields=MAP_FIELDS), am.f1_max),
+    (lambda: amt.F1AdaptiveThreshold(fields=MAP_FIELDS), am.f1_adaptive_threshold),
+    (lambda: amt.F1Score(fields=MAP_FIELDS, threshold=0.5), lambda m, k: am.f1_score(m, k, 0.5)),
+    (lambda: amt.AUPRO(fields=MAP_FIELDS), am.aupro),
     (lambda: amt.PRO(fields=MAP_FIELDS, threshold=0.5), lambda m, k: am.pro(m, k, 0.5)),
     (lambda: amt.PIMO(num_thresholds=50), lambda m, k: am.pimo_curves(m, k, num_thresholds=50)),
     (
@@ -789,18 +795,24 @@ def test_state_batches_are_views_and_skip_empty_updates():
 
 @pytest.mark.parametrize(("make", "core"), BATCHED)
 def test_compute_does_not_concatenate_the_maps(make, core, monkeypatch):
-    from anomaly_metrics_torch import _segmentation
-
     maps, masks = _maps_masks(0)
     metric = make()
     for batch in _batches((maps, masks), MAP_SPLITS, MAP_FIELDS):
         metric.update(batch)
+    concatenate, cat = np.concatenate, torch.cat
 
-    def no_concat(state):
-        raise AssertionError("the stored maps were concatenated")
+    def no_copy_of_the_maps(arrays, *args, **kwargs):
+        arrays = list(arrays)
+        if sum(int(np.size(a)) for a in arrays) >= maps.size:
+            raise AssertionError("the stored maps (or masks) were concatenated")
+        return (cat if isinstance(arrays[0], torch.Tensor) else concatenate)(
+            arrays, *args, **kwargs
+        )
 
-    monkeypatch.setattr(_segmentation, "state_to_numpy", no_concat)
+    monkeypatch.setattr(np, "concatenate", no_copy_of_the_maps)
+    monkeypatch.setattr(torch, "cat", no_copy_of_the_maps)
     value = _call(metric.compute)[0]
+    monkeypatch.undo()
     if isinstance(value, tuple) and len(value) == 2:  # (PIMOResult, AUPIMOResult)
         value = value[1].aupimos
     _same(value, _call(core, maps, masks)[0])
