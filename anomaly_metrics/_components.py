@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._batching import cut_at_batches
 from ._validation import check_labels
 
 __all__ = ["connected_components"]
@@ -253,14 +254,11 @@ def _region_ids(
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
     h, w = batches[0].shape[1:]
     eight = connectivity == 8
-    starts = np.cumsum([0] + [m.shape[0] for m in batches])
+    sizes_img = [m.shape[0] for m in batches]
+    starts = np.cumsum([0, *sizes_img])
     # image chunks of the whole, cut at batch boundaries: (batch, first, stop) within the batch
-    pieces = []
-    for lo, hi in _chunks(int(starts[-1]), h * w):
-        for b in range(len(batches)):
-            a, z = max(lo, starts[b]), min(hi, starts[b + 1])
-            if a < z:
-                pieces.append((b, int(a - starts[b]), int(z - starts[b])))
+    bounds = [a for a, _ in _chunks(int(starts[-1]), h * w)] + [int(starts[-1])]
+    pieces = [p for chunk in cut_at_batches(bounds, sizes_img) for p in chunk]
     if len(pieces) == 1:
         fg_bounds = np.array([0, np.count_nonzero(batches[0])], np.int64)
     else:

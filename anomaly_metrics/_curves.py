@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._batching import cut_at_batches
 from ._validation import check_scores_and_labels
 from ._warnings import warn_undefined
 
@@ -184,23 +184,17 @@ def _count_into_gaps(
     # each worker counts one contiguous span of the (virtual) concatenation into its own
     # accumulators, so that there are as many count arrays to add as workers, not as chunks
     cuts = np.linspace(0, total, workers + 1).astype(np.int64)
-    ends = np.cumsum([v.shape[0] for v, _ in chunks])
-    spans: list[list[tuple[NDArray[Any], NDArray[np.bool_]]]] = []
-    for lo, hi in pairwise(cuts):
-        span = []
-        for (values, labels), end in zip(chunks, ends):
-            a, b = max(lo, end - values.shape[0]), min(hi, end)
-            if a < b:
-                a, b = a - (end - values.shape[0]), b - (end - values.shape[0])
-                span.append((values[a:b], labels[a:b]))
-        spans.append(span)
+    spans = [
+        [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
+        for pieces in cut_at_batches(cuts, [v.shape[0] for v, _ in chunks])
+    ]
 
     def run(
-        span: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+        pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         eq_c = np.zeros(m, np.int64)
         gap_c = np.zeros(m + 1, np.int64)
-        for values, labels in span:
+        for values, labels in pieces:
             _gap_count_kernel(values, labels, which, u, start, scale, eq_c, gap_c)
         return eq_c, gap_c
 

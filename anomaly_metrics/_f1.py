@@ -9,8 +9,7 @@ import numpy as np
 from numba import njit
 
 from ._curves import _binary_counts, _Counts
-from ._ranking import _checked_batches
-from ._validation import check_real
+from ._validation import check_real, check_score_batches
 from ._warnings import warn_undefined
 
 __all__ = ["f1_adaptive_threshold", "f1_max", "f1_score"]
@@ -94,7 +93,7 @@ def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
 def _f1_score_batches(scores: Sequence[Any], labels: Sequence[Any], threshold: float) -> float:
     """`f1_score` of the concatenation of batches, not copied (`f1_score`: one batch)."""
     t = check_real(threshold, "threshold")
-    s, y = _checked_batches(scores, labels)
+    s, y = check_score_batches(scores, labels)
     n_pos = sum(int(np.count_nonzero(b)) for b in y)
     if n_pos == 0:
         warn_undefined("No positive samples in `labels`: the F1 score is undefined (nan).")
@@ -152,7 +151,7 @@ def _f1_max_batches(scores: Sequence[Any], labels: Sequence[Any]) -> tuple[float
     Both nan (and one warning) when a class is missing. `f1_max` is the one-batch case; the
     torch ``F1Max`` reads the threshold too.
     """
-    c = _binary_counts(*_checked_batches(scores, labels))
+    c = _binary_counts(*check_score_batches(scores, labels))
     if c.n_pos == 0 or c.n_neg == 0:
         missing = "positive" if c.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
@@ -216,7 +215,7 @@ def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
 
 def _f1_adaptive_threshold_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`f1_adaptive_threshold` of the concatenation of batches, not copied (one batch: itself)."""
-    s, y = _checked_batches(scores, labels)
+    s, y = check_score_batches(scores, labels)
     c = _binary_counts(s, y)
     lo, hi = min(float(b.min()) for b in s), max(float(b.max()) for b in s)
     return _adaptive_threshold_from_counts(c, lo, hi)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from ._curves import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid, _trapezoid_to
@@ -133,14 +132,6 @@ def aupr(scores: Any, labels: Any) -> float:
     return _aupr_batches([scores], [labels])
 
 
-def _checked_batches(
-    scores: Sequence[Any], labels: Sequence[Any]
-) -> tuple[list[NDArray[Any]], list[NDArray[np.bool_]]]:
-    """Checked flat scores and labels of batches: the two lists of chunks `_binary_counts` takes."""
-    pairs = check_score_batches(scores, labels)
-    return [s for s, _ in pairs], [y for _, y in pairs]
-
-
 def _auroc_batches(
     scores: Sequence[Any], labels: Sequence[Any], *, max_fpr: float | None = None
 ) -> float:
@@ -151,9 +142,9 @@ def _auroc_batches(
     """
     if max_fpr is not None:
         max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
-    return _auroc_from_counts(_binary_counts(*_checked_batches(scores, labels)), max_fpr)
+    return _auroc_from_counts(_binary_counts(*check_score_batches(scores, labels)), max_fpr)
 
 
 def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`aupr` of the concatenation of batches, not copied (see :func:`_auroc_batches`)."""
-    return _aupr_from_counts(_binary_counts(*_checked_batches(scores, labels)))
+    return _aupr_from_counts(_binary_counts(*check_score_batches(scores, labels)))

@@ -229,15 +229,19 @@ def check_map_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any]) -> list
     return _check_batches(anomaly_maps, masks, check_maps_and_masks, 3)
 
 
-def check_score_batches(scores: Sequence[Any], labels: Sequence[Any]) -> list[_Pair]:
+def check_score_batches(
+    scores: Sequence[Any], labels: Sequence[Any]
+) -> tuple[list[NDArray[Any]], list[NDArray[np.bool_]]]:
     """`check_scores_and_labels` of consecutive batches, flattened, without concatenating them.
 
-    Each batch pair may have any matching shape; the result is a list of flat checked pairs
-    (views where the check makes no copy) in the dtype the concatenation would have, whose
-    concatenation is ``check_scores_and_labels`` of the concatenated flattened batches. Errors
-    (and small or odd inputs, checked as one array) are exactly those of that call.
+    Each batch pair may have any matching shape. Returns the checked flat scores and labels as
+    two lists (views where the check makes no copy; scores in the dtype the concatenation would
+    have): the chunks that ``_binary_counts`` takes, whose concatenation is
+    ``check_scores_and_labels`` of the concatenated flattened batches. Errors (and small or odd
+    inputs, checked as one array) are exactly those of that call.
     """
-    return _check_batches(scores, labels, check_scores_and_labels, None)
+    pairs = _check_batches(scores, labels, check_scores_and_labels, None)
+    return [s for s, _ in pairs], [y for _, y in pairs]
 
 
 def check_real(x: Any, name: str) -> float:

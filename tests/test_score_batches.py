@@ -107,10 +107,10 @@ def test_large_batches_are_checked_in_place_without_copies():
     rng = np.random.default_rng(2)
     scores = [rng.random(300_000).astype(np.float32) for _ in range(4)]  # threaded checks
     labels = [rng.random(300_000) < 0.1 for _ in range(4)]
-    checked = _validation.check_score_batches(scores, labels)
-    assert len(checked) == 4
-    assert all(np.shares_memory(c, s) for (c, _), s in zip(checked, scores))
-    assert all(np.shares_memory(c, y) for (_, c), y in zip(checked, labels))
+    checked_s, checked_y = _validation.check_score_batches(scores, labels)
+    assert len(checked_s) == len(checked_y) == 4
+    assert all(np.shares_memory(c, s) for c, s in zip(checked_s, scores))
+    assert all(np.shares_memory(c, y) for c, y in zip(checked_y, labels))
     assert _ranking._auroc_batches(scores, labels) == am.auroc(
         np.concatenate(scores), np.concatenate(labels)
     )
@@ -122,9 +122,9 @@ def test_small_batches_are_concatenated(monkeypatch):
     rng = np.random.default_rng(3)
     scores = [rng.random(10) for _ in range(5)]
     labels = [rng.random(10) < 0.5 for _ in range(5)]
-    checked = _validation.check_score_batches(scores, labels)
-    assert len(checked) == 1 and checked[0][0].shape == (50,)
-    assert not np.shares_memory(checked[0][0], scores[0])
+    checked_s, checked_y = _validation.check_score_batches(scores, labels)
+    assert len(checked_s) == len(checked_y) == 1 and checked_s[0].shape == (50,)
+    assert not np.shares_memory(checked_s[0], scores[0])
     whole = np.concatenate(scores), np.concatenate(labels)
     for batched, single, kwargs in PAIRS:
         assert _outcome(batched, scores, labels, **kwargs) == _outcome(single, *whole, **kwargs)
