@@ -6,7 +6,7 @@ cached on disk. Positive means ``score >= threshold``; undefined metrics are ``n
 """
 
 from ._components import connected_components
-from ._curves import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
+from ._counts import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
 from ._distribution import ScoreDistribution, score_distribution
 from ._evaluate import evaluate
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
@@ -31,8 +31,9 @@ from ._histogram import (
 )
 from ._integrate import auc
 from ._normalization import MinMax, min_max, normalize_min_max
+from ._parallel import get_num_threads, set_num_threads, threads
+from ._pgn_pbn import pbn, pgn
 from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
-from ._presorted import pbn, pgn
 from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
 from ._warnings import UndefinedMetricWarning
@@ -90,6 +91,7 @@ __all__ = [
     "f1_max",
     "f1_max_from_histogram",
     "f1_score",
+    "get_num_threads",
     "merge_histograms",
     # normalisation and statistics
     "min_max",
@@ -108,4 +110,6 @@ __all__ = [
     "roc_curve",
     "score_bins",
     "score_distribution",
+    "set_num_threads",
+    "threads",
 ]

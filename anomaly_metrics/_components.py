@@ -20,22 +20,19 @@ from __future__ import annotations
 
 import itertools
 import operator
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._batching import cut_at_batches
+from ._parallel import PIXELS_PER_WORKER, cut_at_batches, get_num_threads, run_tasks, split_range
 from ._validation import check_labels
 
 __all__ = ["connected_components"]
 
 # Below this many pixels everything runs in the calling thread.
-_PARALLEL_MIN_PIXELS = 1 << 20
 _INT32_MAX = np.iinfo(np.int32).max
 
 
@@ -192,20 +189,16 @@ def _region_ids_chunk_kernel(masks, eight, ids, sizes):  # pragma: no cover - co
 
 def _chunks(n_img: int, pixels: int) -> list[tuple[int, int]]:
     """Split ``n_img`` images into contiguous chunks for the thread pool (one chunk if small)."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers <= 1 or n_img < 2 or n_img * pixels < _PARALLEL_MIN_PIXELS:
+    workers = get_num_threads()
+    if workers <= 1 or n_img < 2 or n_img * pixels < PIXELS_PER_WORKER:
         return [(0, n_img)]
-    n_chunks = min(n_img, 4 * workers)
-    bounds = np.linspace(0, n_img, n_chunks + 1).astype(np.int64)
+    bounds = split_range(n_img, min(n_img, 4 * workers))
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _run_tasks(fn: Callable[[int], Any], n_tasks: int) -> list[Any]:
     """``[fn(0), ..., fn(n_tasks - 1)]``, on a thread pool when there is more than one task."""
-    if n_tasks == 1:
-        return [fn(0)]
-    with ThreadPoolExecutor(min(os.cpu_count() or 1, 8, n_tasks)) as pool:
-        return list(pool.map(fn, range(n_tasks)))
+    return run_tasks(fn, range(n_tasks))
 
 
 def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int32]:

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ._curves import _binary_counts, _Counts
+from ._counts import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
-from ._presorted import pbn, pgn
+from ._pgn_pbn import pbn, pgn
 from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_maps_and_masks, check_scores

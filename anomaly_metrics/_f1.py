@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._curves import _binary_counts, _Counts
+from ._counts import _binary_counts, _Counts
 from ._validation import check_real, check_score_batches
 from ._warnings import warn_undefined
 

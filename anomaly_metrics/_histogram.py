@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._keys import float32_from_key, float32_key
+from ._parallel import HISTOGRAM_PER_WORKER, num_workers, run_tasks, split_range
 from ._pimo import _check_fpr_bounds
 from ._validation import (
     check_fraction,
@@ -73,12 +73,8 @@ _MAX_BITS = 24
 # Added to every reported bound: the exact and the binned value are both computed in float64.
 _ROUNDING = 1e-12
 # Below this many scores an update runs in the calling thread.
-_PARALLEL_MIN_SIZE = 1 << 22
 # Bins with at most this many positives get their AP estimate summed positive by positive.
 _AP_DIRECT_SUM = 16
-_SIGN = 1 << 31
-_KEY_NEG_INF = _SIGN - 0x7F800000  # key of -inf: the lowest key of any non-NaN value
-_KEY_POS_INF = _SIGN + 0x7F800000  # key of +inf: the highest
 
 
 class BoundedValue(NamedTuple):
@@ -105,29 +101,10 @@ class BoundedThreshold(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _score_key_kernel(x):  # pragma: no cover - compiled
-    """Order-preserving uint32 key (as int64) of ``x`` rounded down to float32.
-
-    A kernel because it is the inner step of every histogram update (a scalar bit cast has no
-    NumPy form short of copying the whole input). Inputs are not validated; call through
-    `score_bins` or a histogram builder.
-    """
-    f = np.float32(x)
-    u = np.int64(f.view(np.uint32))
-    if u >= 2147483648:  # sign bit set: larger magnitude, smaller key; -0.0 joins +0.0
-        key = 2147483648 - (u - 2147483648)
-    else:
-        key = u + 2147483648
-    if np.float64(f) > np.float64(x):  # rounding went up (wider input): take the float32 below
-        key -= 1
-    return key
-
-
-@njit(cache=True, nogil=True)
 def _score_bins_kernel(scores, shift, out):  # pragma: no cover - compiled
     """``out[i]`` = bin of ``scores[i]``. Inputs are not validated; call through `score_bins`."""
     for i in range(scores.shape[0]):
-        out[i] = _score_key_kernel(scores[i]) >> shift
+        out[i] = float32_key(scores[i]) >> shift
 
 
 def _check_bits(bits: Any) -> int:
@@ -187,11 +164,7 @@ def score_bins(scores: Any, *, bits: int = DEFAULT_BITS) -> NDArray[np.uint32]:
 
 def _edges_of(bins: NDArray[Any], bits: int) -> NDArray[np.float64]:
     """Lower edge (float64) of each bin index. Inputs are not validated."""
-    key = bins.astype(np.int64) << (32 - bits)
-    key = np.clip(key, _KEY_NEG_INF, _KEY_POS_INF)
-    pos = key >= _SIGN
-    u = np.where(pos, key - _SIGN, (_SIGN - key) | _SIGN).astype(np.uint32)
-    return u.view(np.float32).astype(np.float64)
+    return float32_from_key(bins.astype(np.int64) << (32 - bits))
 
 
 def bin_lower_edges(bins: Any, *, bits: int = DEFAULT_BITS) -> NDArray[np.float64]:
@@ -241,24 +214,15 @@ def bin_lower_edges(bins: Any, *, bits: int = DEFAULT_BITS) -> NDArray[np.float6
 
 
 def _run_in_chunks(
-    n: int, run: Callable[[int, int, bool], None], min_size: int = _PARALLEL_MIN_SIZE
+    n: int, run: Callable[[int, int, bool], None], min_size: int | None = None
 ) -> None:
     """Call ``run(start, stop, first)`` over contiguous chunks of ``range(n)``, in threads.
 
     The first chunk (``first=True``) may write into the caller's accumulator; the others must
     write into private ones that ``run`` merges itself.
     """
-    workers = min(os.cpu_count() or 1, 8, max(1, n // min_size))
-    if workers <= 1:
-        run(0, n, True)
-        return
-    bounds = np.linspace(0, n, workers + 1).astype(np.int64)
-    with ThreadPoolExecutor(workers) as pool:
-        futures = [
-            pool.submit(run, int(bounds[c]), int(bounds[c + 1]), c == 0) for c in range(workers)
-        ]
-        for f in futures:
-            f.result()
+    bounds = split_range(n, num_workers(n, min_size or HISTOGRAM_PER_WORKER))
+    run_tasks(lambda c: run(int(bounds[c]), int(bounds[c + 1]), c == 0), range(len(bounds) - 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +237,7 @@ def _ranking_histogram_kernel(scores, labels, shift, hist):  # pragma: no cover 
     ``bincount`` per class. Inputs are not validated; call through `ranking_histogram`.
     """
     for i in range(scores.shape[0]):
-        b = _score_key_kernel(scores[i]) >> shift
+        b = float32_key(scores[i]) >> shift
         if labels[i]:
             hist[1, b] += 1
         else:
@@ -803,7 +767,7 @@ def _pro_histogram_kernel(
     """
     k = 0
     for i in range(scores.shape[0]):
-        b = _score_key_kernel(scores[i]) >> shift
+        b = float32_key(scores[i]) >> shift
         if in_region[i]:
             weight[b] += inv_sizes[ids[k]]
             k += 1
@@ -1020,7 +984,7 @@ def _count_bins_kernel(scores, shift, counts):  # pragma: no cover - compiled
     Inputs are not validated; call through `pimo_histogram`.
     """
     for i in range(scores.shape[0]):
-        counts[_score_key_kernel(scores[i]) >> shift] += 1
+        counts[float32_key(scores[i]) >> shift] += 1
 
 
 def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -> PimoHistogram:

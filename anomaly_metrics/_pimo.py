@@ -32,16 +32,16 @@ How it is fast (AUPIMO never builds the ``(N, K)`` curves)
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._keys import order_key
+from ._parallel import PIXELS_PER_WORKER, num_workers, run_tasks
 from ._validation import check_map_batches as _check_map_batches
 from ._validation import check_maps_and_masks, check_real
 from ._warnings import _stacklevel
@@ -50,8 +50,6 @@ __all__ = ["AupimoResult", "PimoCurves", "aupimo", "pimo_curves"]
 
 _T = TypeVar("_T")
 
-# Below this many pixels per worker, threads cost more than they save.
-_PIXELS_PER_WORKER = 1 << 20
 # Radix selection stops refining once the candidate bucket holds at most this many values.
 _SELECT_BUCKET_MAX = 1 << 16
 # anomalib's point-count rules for the binned integral.
@@ -92,12 +90,11 @@ def _run_chunked(
 ) -> list[_T]:
     """Call ``fn`` on interleaved chunks of ``images`` in worker threads (one chunk if small)."""
     total = images.shape[0] * pixels_per_image
-    workers = min(os.cpu_count() or 1, 8, images.shape[0], max(1, total // _PIXELS_PER_WORKER))
+    workers = num_workers(total, PIXELS_PER_WORKER, max_tasks=images.shape[0])
     if workers <= 1:
         return [fn(images)]
     chunks = [np.ascontiguousarray(images[w::workers]) for w in range(workers)]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, chunks))
+    return run_tasks(fn, chunks)
 
 
 def _check_num_thresholds(num_thresholds: Any) -> int | None:
@@ -531,20 +528,6 @@ def _index_at_fpr(shared_fpr: NDArray[np.float64], level: float) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _order_key(bits, sign_shift):  # pragma: no cover - compiled
-    """Signed integer with the order of the float whose bit pattern is ``bits`` (-0.0 = +0.0).
-
-    Inputs are not validated.
-    """
-    b = np.int64(bits)
-    mask = np.int64(0x7FFFFFFFFFFFFFFF) >> (63 - sign_shift)  # all bits below the sign
-    key = b ^ ((b >> sign_shift) & mask)
-    if key == -1:  # -0.0
-        key = 0
-    return key
-
-
-@njit(cache=True, nogil=True)
 def _key_histogram_kernel(
     bits, images, sign_shift, shift, prefix, use_prefix, hist
 ):  # pragma: no cover - compiled
@@ -557,7 +540,7 @@ def _key_histogram_kernel(
     for r in range(images.shape[0]):
         row = bits[images[r]]
         for p in range(row.shape[0]):
-            key = _order_key(row[p], sign_shift)
+            key = order_key(row[p], sign_shift)
             if use_prefix:
                 if (key >> (shift + 16)) != prefix:
                     continue
@@ -578,7 +561,7 @@ def _collect_kernel(maps, bits, images, sign_shift, low_key, out):  # pragma: no
         row = maps[i]
         brow = bits[i]
         for p in range(row.shape[0]):
-            if _order_key(brow[p], sign_shift) >= low_key:
+            if order_key(brow[p], sign_shift) >= low_key:
                 out[n] = np.float64(row[p]) + 0.0
                 n += 1
     return n

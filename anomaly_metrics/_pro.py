@@ -29,7 +29,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._components import _region_ids
-from ._curves import _binary_counts, _Counts, _roc_polyline
+from ._counts import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid_to
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._curves import _binary_counts, _Counts, _roc_polyline
+from ._counts import _binary_counts, _Counts, _roc_polyline
 from ._integrate import _trapezoid, _trapezoid_to
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined

@@ -13,13 +13,13 @@ Dtype policy
 from __future__ import annotations
 
 import operator
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._parallel import PIXELS_PER_WORKER, num_workers, run_tasks
 
 __all__ = [
     "check_fraction",
@@ -153,8 +153,6 @@ def check_maps_and_masks(
     return np.ascontiguousarray(maps), np.ascontiguousarray(m)
 
 
-# batches larger than this (values per thread) are checked in worker threads
-_CHECK_PIXELS_PER_WORKER = 1 << 20
 # fewer values than this in all: the batches are concatenated and checked as one array
 _CONCATENATE_BELOW = 1 << 16
 
@@ -205,12 +203,8 @@ def _check_batches(
             v = raw[b]
             return check(v if v.dtype == dtype else v.astype(dtype), labels[b])
 
-        workers = min(os.cpu_count() or 1, 8, len(raw), max(1, total // _CHECK_PIXELS_PER_WORKER))
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                out = list(pool.map(one, range(len(raw))))
-        else:
-            out = [one(b) for b in range(len(raw))]
+        workers = num_workers(total, PIXELS_PER_WORKER, max_tasks=len(raw))
+        out = run_tasks(one, range(len(raw)), workers)
         if ndim is not None and len({v.shape[1:] for v, _ in out}) != 1:
             raise ValueError("batches of different image sizes")
     except (TypeError, ValueError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._curves import _binary_counts, _roc_polyline
+from ._counts import _binary_counts, _roc_polyline
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_scores_and_labels
 from ._warnings import warn_undefined

@@ -115,10 +115,10 @@ def test_import_loads_nothing_heavy_and_compiles_nothing():
 def test_second_process_reuses_the_numba_cache():
     code = (
         "import anomaly_metrics as am\n"
-        "from anomaly_metrics import _curves\n"
+        "from anomaly_metrics import _counts\n"
         "am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])\n"
-        "print(sum(_curves._gap_count_kernel.stats.cache_hits.values()),"
-        " sum(_curves._gap_count_kernel.stats.cache_misses.values()))"
+        "print(sum(_counts._gap_count_kernel.stats.cache_hits.values()),"
+        " sum(_counts._gap_count_kernel.stats.cache_misses.values()))"
     )
     _run(code)  # the first process may compile, and writes the on-disk cache
     hits, misses = map(int, _run(code).split())

@@ -236,8 +236,8 @@ def test_threaded_update_equals_single_thread(monkeypatch, dtype):
     scores = rng.normal(size=40_000).astype(dtype)
     labels = rng.random(40_000) < 0.1
     single = am.ranking_histogram(scores, labels, bits=12)
-    monkeypatch.setattr(_histogram, "_PARALLEL_MIN_SIZE", 1000)
-    monkeypatch.setattr(_histogram.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(_histogram, "HISTOGRAM_PER_WORKER", 1000)
+    monkeypatch.setenv("ANOMALY_METRICS_NUM_THREADS", "4")
     np.testing.assert_array_equal(am.ranking_histogram(scores, labels, bits=12), single)
     maps = scores.reshape(10, 40, 100)
     masks = np.zeros(maps.shape, bool)

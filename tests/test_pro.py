@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import anomaly_metrics as am
 from anomaly_metrics import _pro
 from anomaly_metrics._components import _region_ids
-from anomaly_metrics._curves import _binary_counts
+from anomaly_metrics._counts import _binary_counts
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 CASES = [c for c in json.loads(GOLDEN.read_text())["cases"] if c["metric"] in ("AUPRO", "PRO")]

@@ -13,7 +13,7 @@ from sklearn import metrics as skm
 from strategies import ranking_problems
 
 import anomaly_metrics as am
-from anomaly_metrics import _curves
+from anomaly_metrics import _counts
 
 SETTINGS = settings(max_examples=150, deadline=None)
 
@@ -130,7 +130,7 @@ def test_threaded_gap_counting_matches_serial(monkeypatch):
     scores[labels] += 1.0
     scores[::7] = np.round(scores[::7], 1)  # ties across classes
     serial = am.auroc(scores, labels), am.aupr(scores, labels), am.f1_max(scores, labels)
-    monkeypatch.setattr(_curves, "_PARALLEL_MIN_SIZE", 10_000)
+    monkeypatch.setattr(_counts, "SCORES_PER_WORKER", 10_000)
     threaded = am.auroc(scores, labels), am.aupr(scores, labels), am.f1_max(scores, labels)
     assert serial == threaded
     y = labels.astype(int)

@@ -138,7 +138,7 @@ def test_small_batches_are_concatenated(monkeypatch):
 def test_threaded_spans_cut_across_batches_give_the_same_counts(monkeypatch, seed):
     """Worker spans of the concatenation start and end inside batches (forced: 8 workers, small
     spans); the counts equal those of the concatenated array, field by field."""
-    from anomaly_metrics import _curves
+    from anomaly_metrics import _counts
 
     rng = np.random.default_rng(seed)
     sizes = rng.integers(0, 400, size=rng.integers(1, 9))
@@ -148,12 +148,12 @@ def test_threaded_spans_cut_across_batches_give_the_same_counts(monkeypatch, see
     if not whole[1].any():
         labels[0] = np.ones_like(labels[0]) if labels[0].size else labels[0]
         whole = np.concatenate(scores), np.concatenate(labels)
-    expected = _curves._binary_counts(*whole)
-    monkeypatch.setattr(_curves, "_PARALLEL_MIN_SIZE", 16)
-    monkeypatch.setattr(_curves.os, "cpu_count", lambda: 8)
+    expected = _counts._binary_counts(*whole)
+    monkeypatch.setattr(_counts, "SCORES_PER_WORKER", 16)
+    monkeypatch.setenv("ANOMALY_METRICS_NUM_THREADS", "8")
     for mode in ("positives", "all"):
-        got = _curves._binary_counts(scores, labels, thresholds=mode)
-        ref = _curves._binary_counts(*whole, thresholds=mode) if mode == "all" else expected
+        got = _counts._binary_counts(scores, labels, thresholds=mode)
+        ref = _counts._binary_counts(*whole, thresholds=mode) if mode == "all" else expected
         for field in ("thresholds", "tp", "fp", "fp_above"):
             np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
         assert (got.n_pos, got.n_neg) == (ref.n_pos, ref.n_neg)

@@ -20,22 +20,17 @@ is all that is needed to draw the tie diagonals of the full curve between consec
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._batching import cut_at_batches
+from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._validation import check_scores_and_labels
 from ._warnings import warn_undefined
 
 __all__ = ["PrecisionRecallCurve", "RocCurve", "precision_recall_curve", "roc_curve"]
-
-# Below this many scores the gap counting runs in the calling thread.
-_PARALLEL_MIN_SIZE = 1 << 21
 
 
 class RocCurve(NamedTuple):
@@ -180,10 +175,10 @@ def _count_into_gaps(
     scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
     start = _bucket_table_kernel(u, u[0], scale, nbuckets)
     total = sum(v.shape[0] for v, _ in chunks)
-    workers = min(os.cpu_count() or 1, 8, max(1, total // _PARALLEL_MIN_SIZE))
+    workers = num_workers(total, SCORES_PER_WORKER)
     # each worker counts one contiguous span of the (virtual) concatenation into its own
     # accumulators, so that there are as many count arrays to add as workers, not as chunks
-    cuts = np.linspace(0, total, workers + 1).astype(np.int64)
+    cuts = split_range(total, workers)
     spans = [
         [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
         for pieces in cut_at_batches(cuts, [v.shape[0] for v, _ in chunks])
@@ -200,8 +195,7 @@ def _count_into_gaps(
 
     if len(spans) == 1:
         return run(spans[0])
-    with ThreadPoolExecutor(len(spans)) as pool:
-        parts = list(pool.map(run, spans))
+    parts = run_tasks(run, spans)
     return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[return-value]
 
 

@@ -1,0 +1,113 @@
+"""The one thread policy: the cap, its environment variable, and the same numbers on 1 thread."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import anomaly_metrics as am
+from anomaly_metrics import _counts, _histogram, _parallel, _pimo, _validation
+
+
+def test_default_cap_is_cpu_count_at_most_8(monkeypatch):
+    monkeypatch.delenv(_parallel.ENV_VAR, raising=False)
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 64)
+    assert am.get_num_threads() == 8
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: None)
+    assert am.get_num_threads() == 1
+
+
+def test_environment_variable_caps_threads(monkeypatch):
+    monkeypatch.setenv(_parallel.ENV_VAR, "3")
+    assert am.get_num_threads() == 3
+    with am.threads(1):  # the function wins over the variable
+        assert am.get_num_threads() == 1
+    assert am.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5"])
+def test_bad_environment_variable_is_a_clear_error(monkeypatch, bad):
+    monkeypatch.setenv(_parallel.ENV_VAR, bad)
+    with pytest.raises(ValueError, match="ANOMALY_METRICS_NUM_THREADS"):
+        am.get_num_threads()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.0, True, "2"])
+def test_set_num_threads_rejects_non_positive_ints(bad):
+    with pytest.raises(ValueError, match="`n` must be a positive int"):
+        am.set_num_threads(bad)
+
+
+def test_set_num_threads_returns_previous_setting():
+    first = am.set_num_threads(2)
+    try:
+        assert am.set_num_threads(5) == 2
+        assert am.get_num_threads() == 5
+    finally:
+        am.set_num_threads(first)
+
+
+def test_run_tasks_never_exceeds_the_cap(monkeypatch):
+    import threading
+
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def task(_):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        threading.Event().wait(0.01)
+        with lock:
+            active -= 1
+
+    with am.threads(2):
+        _parallel.run_tasks(task, range(12))
+    assert 1 <= peak <= 2
+
+
+def _all_metrics(maps, masks):
+    flat_s, flat_y = maps.reshape(-1), masks.reshape(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (
+            am.auroc(flat_s, flat_y),
+            am.aupr(flat_s, flat_y),
+            am.f1_max(flat_s, flat_y),
+            am.aupro(maps, masks),
+            am.pro(maps, masks, 0.6),
+            tuple(
+                am.aupimo(
+                    maps, masks, fpr_bounds=(1e-2, 1e-1), num_thresholds=None
+                ).per_image.tolist()
+            ),
+            tuple(am.aupimo(maps, masks, fpr_bounds=(1e-2, 1e-1)).per_image.tolist()),
+            tuple(am.ranking_histogram(flat_s, flat_y, bits=12).ravel().tolist()),
+            tuple(am.connected_components(masks).ravel().tolist()),
+        )
+
+
+def test_one_thread_gives_the_same_numbers_as_many(monkeypatch):
+    rng = np.random.default_rng(11)
+    maps = rng.random((24, 64, 64)).astype(np.float32)
+    masks = np.zeros(maps.shape, bool)
+    masks[12:, 20:40, 10:30] = True
+    masks[12:, 50:55, 50:60] = True
+    maps[masks] += 0.4
+    maps[:, ::5] = np.round(maps[:, ::5], 2)  # ties across classes
+    # small work sizes per worker, so that every threaded path really splits
+    for module, name in [
+        (_counts, "SCORES_PER_WORKER"),
+        (_histogram, "HISTOGRAM_PER_WORKER"),
+        (_pimo, "PIXELS_PER_WORKER"),
+        (_validation, "PIXELS_PER_WORKER"),
+    ]:
+        monkeypatch.setattr(module, name, 1000)
+    with am.threads(1):
+        single = _all_metrics(maps, masks)
+    with am.threads(4):
+        many = _all_metrics(maps, masks)
+    # repr: nan == nan, and every float compared to the last digit
+    assert repr(single) == repr(many)
