@@ -18,16 +18,14 @@ Two outputs share the same kernel:
 
 from __future__ import annotations
 
-import itertools
 import operator
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._parallel import PIXELS_PER_WORKER, cut_at_batches, get_num_threads, run_tasks, split_range
+from ._parallel import chunk_images, cut_at_batches, run_tasks
 from ._validation import check_labels
 
 __all__ = ["connected_components"]
@@ -187,20 +185,6 @@ def _region_ids_chunk_kernel(masks, eight, ids, sizes):  # pragma: no cover - co
     return offset
 
 
-def _chunks(n_img: int, pixels: int) -> list[tuple[int, int]]:
-    """Split ``n_img`` images into contiguous chunks for the thread pool (one chunk if small)."""
-    workers = get_num_threads()
-    if workers <= 1 or n_img < 2 or n_img * pixels < PIXELS_PER_WORKER:
-        return [(0, n_img)]
-    bounds = split_range(n_img, min(n_img, 4 * workers))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def _run_tasks(fn: Callable[[int], Any], n_tasks: int) -> list[Any]:
-    """``[fn(0), ..., fn(n_tasks - 1)]``, on a thread pool when there is more than one task."""
-    return run_tasks(fn, range(n_tasks))
-
-
 def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int32]:
     """Label images ``(N, H, W)`` (contiguous bool) with labels 1..K over the batch. Not validated."""
     n_img, h, w = masks.shape
@@ -208,13 +192,13 @@ def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int3
     if masks.size == 0:
         return out
     eight = connectivity == 8
-    chunks = _chunks(n_img, h * w)
+    chunks = chunk_images(n_img, h * w)
 
     def label(c: int) -> int:
         a, b = chunks[c]
         return int(_label_chunk_kernel(masks[a:b], eight, out[a:b]).sum())
 
-    totals = _run_tasks(label, len(chunks))
+    totals = run_tasks(label, range(len(chunks)))
     if sum(totals) > _INT32_MAX:
         raise ValueError(
             f"`masks` must have at most {_INT32_MAX} components (int32 labels), got {sum(totals)}."
@@ -226,7 +210,7 @@ def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int3
         _offset_labels_kernel(out[a:b].reshape(-1), int(offsets[c]))
 
     if len(chunks) > 1:
-        _run_tasks(lambda c: shift(c + 1), len(chunks) - 1)  # chunk 0 needs no offset
+        run_tasks(lambda c: shift(c + 1), range(len(chunks) - 1))  # chunk 0 needs no offset
     return out
 
 
@@ -250,7 +234,7 @@ def _region_ids(
     sizes_img = [m.shape[0] for m in batches]
     starts = np.cumsum([0, *sizes_img])
     # image chunks of the whole, cut at batch boundaries: (batch, first, stop) within the batch
-    bounds = [a for a, _ in _chunks(int(starts[-1]), h * w)] + [int(starts[-1])]
+    bounds = [a for a, _ in chunk_images(int(starts[-1]), h * w)] + [int(starts[-1])]
     pieces = [p for chunk in cut_at_batches(bounds, sizes_img) for p in chunk]
     if len(pieces) == 1:
         fg_bounds = np.array([0, np.count_nonzero(batches[0])], np.int64)
@@ -271,7 +255,7 @@ def _region_ids(
         lo, hi = int(fg_bounds[c]), int(fg_bounds[c + 1])
         return int(_region_ids_chunk_kernel(batches[b][a:z], eight, ids[lo:hi], sizes[lo:hi]))
 
-    counts = _run_tasks(run, len(pieces))
+    counts = run_tasks(run, range(len(pieces)))
     if len(pieces) == 1:
         return ids, sizes[: counts[0]].copy()
     parts = []

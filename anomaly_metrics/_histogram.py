@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,7 +36,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._keys import float32_from_key, float32_key
-from ._parallel import HISTOGRAM_PER_WORKER, num_workers, run_tasks, split_range
+from ._parallel import HISTOGRAM_PER_WORKER, run_in_spans
 from ._pimo import _check_fpr_bounds
 from ._validation import (
     check_fraction,
@@ -213,18 +212,6 @@ def bin_lower_edges(bins: Any, *, bits: int = DEFAULT_BITS) -> NDArray[np.float6
 # threading helper
 
 
-def _run_in_chunks(
-    n: int, run: Callable[[int, int, bool], None], min_size: int | None = None
-) -> None:
-    """Call ``run(start, stop, first)`` over contiguous chunks of ``range(n)``, in threads.
-
-    The first chunk (``first=True``) may write into the caller's accumulator; the others must
-    write into private ones that ``run`` merges itself.
-    """
-    bounds = split_range(n, num_workers(n, min_size or HISTOGRAM_PER_WORKER))
-    run_tasks(lambda c: run(int(bounds[c]), int(bounds[c + 1]), c == 0), range(len(bounds) - 1))
-
-
 # --------------------------------------------------------------------------------------------
 # ranking histogram: AUROC, AUPR, F1
 
@@ -344,7 +331,7 @@ def ranking_histogram(
         parts.append(part)
 
     parts: list[NDArray[np.int64]] = []
-    _run_in_chunks(s.shape[0], run)
+    run_in_spans(s.shape[0], run, HISTOGRAM_PER_WORKER)
     for part in parts:
         hist += part
     return hist
@@ -862,7 +849,7 @@ def pro_histogram(
             scores[start:stop], in_region[start:stop], ids[k0:k1], inv_sizes, shift, bg, w
         )
 
-    _run_in_chunks(scores.shape[0], run)
+    run_in_spans(scores.shape[0], run, HISTOGRAM_PER_WORKER)
     for bg, w in parts:
         background += bg
         weight += w
@@ -1054,7 +1041,7 @@ def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -
         parts.append(part)
 
     if normal_idx.size:
-        _run_in_chunks(flat.shape[0], run)
+        run_in_spans(flat.shape[0], run, HISTOGRAM_PER_WORKER)
         for part in parts:
             counts += part
     normal_fpr = counts / float(pixels)

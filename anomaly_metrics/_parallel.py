@@ -23,9 +23,12 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ENV_VAR",
+    "chunk_images",
     "cut_at_batches",
     "get_num_threads",
     "num_workers",
+    "run_in_spans",
+    "run_over_images",
     "run_tasks",
     "set_num_threads",
     "split_range",
@@ -203,3 +206,54 @@ def cut_at_batches(cuts: Sequence[int], lengths: Sequence[int]) -> list[list[tup
                 pieces.append((b, int(a - first), int(z - first)))
         out.append(pieces)
     return out
+
+
+def run_in_spans(n: int, run: Callable[[int, int, bool], None], per_worker: int) -> None:
+    """Call ``run(start, stop, first)`` over near-equal contiguous spans of ``range(n)``, in threads.
+
+    One span per ``per_worker`` elements (within the thread cap). The first span
+    (``first=True``) may write into the caller's accumulator; the others must write into private
+    ones that ``run`` merges itself.
+
+    >>> seen = []
+    >>> run_in_spans(10, lambda a, z, first: seen.append((a, z, first)), per_worker=100)
+    >>> seen
+    [(0, 10, True)]
+    """
+    bounds = split_range(n, num_workers(n, per_worker))
+    run_tasks(lambda c: run(int(bounds[c]), int(bounds[c + 1]), c == 0), range(len(bounds) - 1))
+
+
+def run_over_images(
+    fn: Callable[[NDArray[np.int64]], _T], images: NDArray[np.int64], pixels_per_image: int
+) -> list[_T]:
+    """``fn`` on interleaved subsets of the image indices ``images``, one per worker thread.
+
+    Interleaving (``images[w::workers]``) balances images of different content across workers.
+    One call on all of ``images`` when the work is small (below ``PIXELS_PER_WORKER`` pixels a
+    worker).
+
+    >>> import numpy as np
+    >>> run_over_images(lambda idx: idx.tolist(), np.arange(3), pixels_per_image=4)
+    [[0, 1, 2]]
+    """
+    total = images.shape[0] * pixels_per_image
+    workers = num_workers(total, PIXELS_PER_WORKER, max_tasks=images.shape[0])
+    if workers <= 1:
+        return [fn(images)]
+    return run_tasks(fn, [np.ascontiguousarray(images[w::workers]) for w in range(workers)])
+
+
+def chunk_images(n_img: int, pixels: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` chunks of ``n_img`` images for the thread pool.
+
+    About four chunks per thread (labelling cost varies between images), one chunk when small.
+
+    >>> chunk_images(3, 10)
+    [(0, 3)]
+    """
+    workers = get_num_threads()
+    if workers <= 1 or n_img < 2 or n_img * pixels < PIXELS_PER_WORKER:
+        return [(0, n_img)]
+    bounds = split_range(n_img, min(n_img, 4 * workers))
+    return [(int(a), int(b)) for a, b in pairwise(bounds) if b > a]

@@ -41,7 +41,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._keys import order_key
-from ._parallel import PIXELS_PER_WORKER, num_workers, run_tasks
+from ._parallel import run_over_images
 from ._validation import check_map_batches as _check_map_batches
 from ._validation import check_maps_and_masks, check_real
 from ._warnings import _stacklevel
@@ -83,18 +83,6 @@ class AupimoResult(NamedTuple):
 
 def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=_stacklevel())
-
-
-def _run_chunked(
-    fn: Callable[[NDArray[np.int64]], _T], images: NDArray[np.int64], pixels_per_image: int
-) -> list[_T]:
-    """Call ``fn`` on interleaved chunks of ``images`` in worker threads (one chunk if small)."""
-    total = images.shape[0] * pixels_per_image
-    workers = num_workers(total, PIXELS_PER_WORKER, max_tasks=images.shape[0])
-    if workers <= 1:
-        return [fn(images)]
-    chunks = [np.ascontiguousarray(images[w::workers]) for w in range(workers)]
-    return run_tasks(fn, chunks)
 
 
 def _check_num_thresholds(num_thresholds: Any) -> int | None:
@@ -389,7 +377,7 @@ def _binned_setup(
         _per_batch(prep, imgs, lambda m, _k, idx, _s: found.append(_minmax_kernel(m, idx)))
         return found
 
-    parts = [p for found in _run_chunked(minmax, prep.normal, prep.n_pixels) for p in found]
+    parts = [p for found in run_over_images(minmax, prep.normal, prep.n_pixels) for p in found]
     lo = min(p[0] for p in parts)
     hi = max(p[1] for p in parts)
     if not hi > lo:
@@ -488,7 +476,7 @@ def _shared_fp_tail(
         )
         return hist
 
-    hist = sum(_run_chunked(coarse, prep.normal, prep.n_pixels))
+    hist = sum(run_over_images(coarse, prep.normal, prep.n_pixels))
     above = np.cumsum(hist[::-1])[::-1]
     b = int(np.flatnonzero(above >= rank)[-1])
     c = max(0, math.floor(b * (k - 1) / _COARSE_BINS) - 2)  # a margin for rounding
@@ -506,7 +494,7 @@ def _shared_fp_tail(
             )
             return hist, max(below)
 
-        parts = _run_chunked(fine, prep.normal, prep.n_pixels)
+        parts = run_over_images(fine, prep.normal, prep.n_pixels)
         fp = np.cumsum(sum(p[0] for p in parts)[::-1])[::-1]
         if fp[0] >= rank or c == 0:
             break
@@ -583,7 +571,7 @@ def _key_histogram(
         )
         return hist
 
-    return sum(_run_chunked(run, prep.normal, prep.n_pixels))  # type: ignore[return-value]
+    return sum(run_over_images(run, prep.normal, prep.n_pixels))  # type: ignore[return-value]
 
 
 def _top_normal_levels(prep: _Prepared, rank: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -789,7 +777,7 @@ def _pimo_curves_prepared(prep: _Prepared, k: int | None) -> PimoCurves:
         )
         return fp
 
-    fp = sum(_run_chunked(run, everyone, prep.n_pixels))
+    fp = sum(run_over_images(run, everyone, prep.n_pixels))
     shared_fpr = fp / (prep.normal.shape[0] * prep.n_pixels)
     return PimoCurves(t64, shared_fpr, tpr, prep.classes)
 
@@ -1015,7 +1003,7 @@ def _aupimo_binned(
         _warn(f"The AUPIMO may be inaccurate because {few}.")
     log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
     out = np.zeros(prep.n_images, np.float64)
-    _run_chunked(
+    run_over_images(
         lambda imgs: _per_batch(
             prep,
             imgs,
@@ -1046,7 +1034,7 @@ def _aupimo_exact(
         log_f = np.log(shared_fpr)
     out = np.zeros(prep.n_images, np.float64)
     ln_lo, ln_hi = math.log(lo), math.log(hi)
-    _run_chunked(
+    run_over_images(
         lambda imgs: _per_batch(
             prep,
             imgs,

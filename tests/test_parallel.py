@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import anomaly_metrics as am
-from anomaly_metrics import _counts, _histogram, _parallel, _pimo, _validation
+from anomaly_metrics import _counts, _histogram, _parallel, _validation
 
 
 def test_default_cap_is_cpu_count_at_most_8(monkeypatch):
@@ -101,7 +101,7 @@ def test_one_thread_gives_the_same_numbers_as_many(monkeypatch):
     for module, name in [
         (_counts, "SCORES_PER_WORKER"),
         (_histogram, "HISTOGRAM_PER_WORKER"),
-        (_pimo, "PIXELS_PER_WORKER"),
+        (_parallel, "PIXELS_PER_WORKER"),
         (_validation, "PIXELS_PER_WORKER"),
     ]:
         monkeypatch.setattr(module, name, 1000)

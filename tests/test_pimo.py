@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
-from anomaly_metrics import _pimo
+from anomaly_metrics import _parallel, _pimo
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 CASES = {c["id"]: c for c in json.loads(GOLDEN.read_text())["cases"]}
@@ -510,7 +510,7 @@ def test_threads_give_the_same_results(monkeypatch):
         ]
 
     threaded = both()
-    monkeypatch.setattr(_pimo, "PIXELS_PER_WORKER", 1 << 40)
+    monkeypatch.setattr(_parallel, "PIXELS_PER_WORKER", 1 << 40)
     single = both()
     for t, s in zip(threaded, single):
         np.testing.assert_array_equal(t.per_image, s.per_image)
@@ -724,7 +724,9 @@ def test_batched_aupimo_and_curves_equal_the_concatenation(problem, data):
     bmaps, bmasks = _split((maps, masks), cuts)
     bounds = data.draw(st.sampled_from([(1e-3, 1e-1), (1e-2, 0.5), (0.05, 1.0), (1e-5, 1e-4)]))
     # tiny chunks: the worker threads' image chunks straddle the batches
-    with mock.patch.object(_pimo, "PIXELS_PER_WORKER", data.draw(st.sampled_from([1, 1 << 40]))):
+    with mock.patch.object(
+        _parallel, "PIXELS_PER_WORKER", data.draw(st.sampled_from([1, 1 << 40]))
+    ):
         for num in (k, None):
             kw = {"fpr_bounds": bounds, "num_thresholds": num, "force": True}
             _assert_same_outcome(
