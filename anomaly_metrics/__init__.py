@@ -5,6 +5,7 @@ cached on disk. Positive means ``score >= threshold``; undefined metrics are ``n
 :class:`UndefinedMetricWarning`; bad input raises ``TypeError`` / ``ValueError``.
 """
 
+from . import batched
 from ._components import connected_components
 from ._counts import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
 from ._distribution import ScoreDistribution, score_distribution
@@ -36,7 +37,7 @@ from ._pgn_pbn import pbn, pgn
 from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
 from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
-from ._warnings import UndefinedMetricWarning
+from ._warnings import UndefinedMetricWarning, register_wrapper_dirs
 from .compare import (
     BootstrapCI,
     ModelComparison,
@@ -50,7 +51,6 @@ from .compare import (
 __version__ = "0.1.0"
 
 __all__ = [
-    # result types
     "AupimoResult",
     "BootstrapCI",
     "BoundedAupimo",
@@ -67,9 +67,7 @@ __all__ = [
     "ProHistogram",
     "RocCurve",
     "ScoreDistribution",
-    # warnings
     "UndefinedMetricWarning",
-    # curves and areas
     "auc",
     "aupimo",
     "aupimo_from_histogram",
@@ -79,13 +77,12 @@ __all__ = [
     "aupro_from_histogram",
     "auroc",
     "auroc_from_histogram",
+    "batched",
     "bin_lower_edges",
     "bootstrap_ci",
     "compare_models",
     "connected_components",
-    # everything at once
     "evaluate",
-    # thresholds and F1
     "f1_adaptive_threshold",
     "f1_adaptive_threshold_from_histogram",
     "f1_max",
@@ -93,10 +90,8 @@ __all__ = [
     "f1_score",
     "get_num_threads",
     "merge_histograms",
-    # normalisation and statistics
     "min_max",
     "normalize_min_max",
-    # presorted good / bad
     "pbn",
     "per_image_stats",
     "pgn",
@@ -107,6 +102,7 @@ __all__ = [
     "pro_curve",
     "pro_histogram",
     "ranking_histogram",
+    "register_wrapper_dirs",
     "roc_curve",
     "score_bins",
     "score_distribution",

@@ -6,17 +6,12 @@ import os
 import sys
 import warnings
 
-__all__ = ["UndefinedMetricWarning", "warn_undefined"]
+__all__ = ["UndefinedMetricWarning", "register_wrapper_dirs", "warn_undefined"]
 
-# Frames of these packages are skipped too: a torch adapter's compute() is called through
-# torchmetrics' wrappers, and the warning should still name the user's line.
-_WRAPPER_PARTS = tuple(f"{os.sep}{name}{os.sep}" for name in ("torchmetrics", "torch"))
-
-_PACKAGE_DIRS = (
-    os.path.dirname(os.path.abspath(__file__)),
-    # the torch adapter reports through the core too; skip its frames as well
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters"),
-)
+# Frames from these directories are the library's own: the warning names the first frame
+# outside them. Adapters add theirs (and those of the frameworks they are called through) with
+# `register_wrapper_dirs`; the core knows no adapter.
+_LIBRARY_DIRS: list[str] = [os.path.dirname(os.path.abspath(__file__)) + os.sep]
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -36,14 +31,37 @@ class UndefinedMetricWarning(UserWarning):
     """
 
 
+def register_wrapper_dirs(*directories: str) -> None:
+    """Treat frames from `directories` as the library's own when a warning looks for its caller.
+
+    An adapter that calls the core (and the frameworks it is called through, such as a metric
+    base class that wraps ``compute``) registers its directories once, at import, so that an
+    :class:`UndefinedMetricWarning` still names the user's line. Registering a directory twice
+    has no effect.
+
+    Parameters
+    ----------
+    *directories : str
+        Package directories (a module's ``os.path.dirname(__file__)``).
+
+    Examples
+    --------
+    >>> import os, anomaly_metrics as am
+    >>> am.register_wrapper_dirs(os.path.dirname(am.__file__))
+    """
+    for d in directories:
+        path = os.path.join(os.path.abspath(d), "")
+        if path not in _LIBRARY_DIRS:
+            _LIBRARY_DIRS.append(path)
+
+
 def _stacklevel() -> int:
-    """Stack level of the first frame outside this library (so the warning names the user's line)."""
+    """Stack level of the first frame outside the library (so the warning names the user's line)."""
     level = 1
     frame = sys._getframe(1)
+    dirs = tuple(_LIBRARY_DIRS)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        inside = filename.startswith(_PACKAGE_DIRS) or "anomaly_metrics_torch" in filename
-        if not inside and not any(part in filename for part in _WRAPPER_PARTS):
+        if not os.path.abspath(frame.f_code.co_filename).startswith(dirs):
             return level
         frame = frame.f_back
         level += 1

@@ -19,7 +19,13 @@ first use.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+import torch
+import torchmetrics
+
+import anomaly_metrics as am
 
 from ._base import AnomalibMetric, create_anomalib_metric
 from ._classification import (
@@ -38,6 +44,13 @@ from ._statistics import AnomalyScoreDistribution, MinMax
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
+
+# a warning from the core names the user's line, not ours or torchmetrics' compute wrapper
+am.register_wrapper_dirs(
+    os.path.dirname(__file__),
+    os.path.dirname(torch.__file__),
+    os.path.dirname(torchmetrics.__file__),
+)
 
 __all__ = [
     "AUPIMO",

@@ -17,9 +17,7 @@ from torch import Tensor
 from torchmetrics import Metric
 
 import anomaly_metrics as am
-from anomaly_metrics._f1 import _f1_adaptive_threshold_batches, _f1_max_batches, _f1_score_batches
-from anomaly_metrics._ranking import _aupr_batches, _auroc_batches
-from anomaly_metrics._validation import check_fraction, check_real
+from anomaly_metrics import batched
 
 from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
@@ -125,7 +123,7 @@ class _AUROC(_PairMetric):
     def compute(self) -> Tensor:
         if self.bins is not None:
             return to_result(self._finalise_binned(am.auroc_from_histogram), self.device)
-        return to_result(_auroc_batches(*self._batches()), self.device)
+        return to_result(batched.auroc(*self._batches()), self.device)
 
 
 class AUROC(AnomalibMetric, _AUROC):
@@ -186,7 +184,7 @@ class _AUPR(_AUROC):
     def compute(self) -> Tensor:
         if self.bins is not None:
             return to_result(self._finalise_binned(am.aupr_from_histogram), self.device)
-        return to_result(_aupr_batches(*self._batches()), self.device)
+        return to_result(batched.aupr(*self._batches()), self.device)
 
 
 class AUPR(AnomalibMetric, _AUPR):
@@ -273,10 +271,10 @@ class _F1Score(_PairMetric):
                 "per-sample F1 with one metric per sample."
             )
         super().__init__(_exact_mode(None, ignore_index), **kwargs)
-        self.threshold = check_real(threshold, "threshold")
+        self.threshold = batched.check_real(threshold, "threshold")
 
     def compute(self) -> Tensor:
-        return to_result(_f1_score_batches(*self._batches(), self.threshold), self.device)
+        return to_result(batched.f1_score(*self._batches(), self.threshold), self.device)
 
 
 class F1Score(AnomalibMetric, _F1Score):
@@ -333,7 +331,7 @@ class _F1Max(_PairMetric):
                 threshold = am.f1_adaptive_threshold_from_histogram(h).threshold
             self.threshold = to_result(threshold, self.device)
             return to_result(value, self.device)
-        value, threshold = _f1_max_batches(*self._batches())
+        value, threshold = batched.f1_max(*self._batches())
         self.threshold = to_result(threshold, self.device)
         return to_result(value, self.device)
 
@@ -381,7 +379,7 @@ class _F1AdaptiveThreshold(_AUROC):
             self.error_bound = to_result(t.f1_error_bound, self.device)
             self.value = to_result(t.threshold, self.device)
             return self.value
-        self.value = to_result(_f1_adaptive_threshold_batches(*self._batches()), self.device)
+        self.value = to_result(batched.f1_adaptive_threshold(*self._batches()), self.device)
         return self.value
 
 
@@ -451,7 +449,7 @@ class ManualThreshold(Metric):
 
     def __init__(self, default_value: float = 0.5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        value = check_real(default_value, "default_value")
+        value = batched.check_real(default_value, "default_value")
         self.add_state(
             "value",
             default=torch.tensor(value, dtype=torch.float64),
@@ -469,7 +467,7 @@ class ManualThreshold(Metric):
 class _PGn(_PairMetric):
     def __init__(self, fnr: float = 0.05, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fnr = check_fraction(fnr, "fnr")
+        self.fnr = batched.check_fraction(fnr, "fnr")
         self.name = getattr(self, "prefix", "") + "PG" + str(int(self.fnr * 100))
 
     def compute(self) -> Tensor:
@@ -512,7 +510,7 @@ class PGn(AnomalibMetric, _PGn):
 class _PBn(_PairMetric):
     def __init__(self, fpr: float = 0.05, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fpr = check_fraction(fpr, "fpr")
+        self.fpr = batched.check_fraction(fpr, "fpr")
         self.name = getattr(self, "prefix", "") + "PB" + str(int(self.fpr * 100))
 
     def compute(self) -> Tensor:

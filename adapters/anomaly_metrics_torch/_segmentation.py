@@ -14,14 +14,7 @@ from torch import Tensor
 from torchmetrics import Metric
 
 import anomaly_metrics as am
-from anomaly_metrics._pimo import (
-    _aupimo_batches,
-    _check_fpr_bounds,
-    _check_num_thresholds,
-    _pimo_curves_batches,
-)
-from anomaly_metrics._pro import _aupro_batches, _pro_batches
-from anomaly_metrics._validation import check_real
+from anomaly_metrics import batched
 
 from ._base import AnomalibMetric
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
@@ -74,10 +67,10 @@ class _MapMetric(Metric):
 class _PRO(_MapMetric):
     def __init__(self, threshold: float = 0.5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.threshold = check_real(threshold, "threshold")
+        self.threshold = batched.check_real(threshold, "threshold")
 
     def compute(self) -> Tensor:
-        return to_result(_pro_batches(*self._batches(), threshold=self.threshold), self.device)
+        return to_result(batched.pro(*self._batches(), threshold=self.threshold), self.device)
 
 
 class PRO(AnomalibMetric, _PRO):
@@ -134,7 +127,7 @@ class _AUPRO(_MapMetric):
             dist_sync_fn=dist_sync_fn,
             **kwargs,
         )
-        self.fpr_limit = check_real(fpr_limit, "fpr_limit")
+        self.fpr_limit = batched.check_real(fpr_limit, "fpr_limit")
 
     def compute(self) -> Tensor:
         if self.bins is not None:
@@ -143,7 +136,7 @@ class _AUPRO(_MapMetric):
             self.error_bound = to_result(bound, self.device)
             return to_result(value, self.device)
         maps, masks = self._batches()
-        return to_result(_aupro_batches(maps, masks, fpr_limit=self.fpr_limit), self.device)
+        return to_result(batched.aupro(maps, masks, fpr_limit=self.fpr_limit), self.device)
 
 
 class AUPRO(AnomalibMetric, _AUPRO):
@@ -234,7 +227,7 @@ class _PIMO(_MapMetric):
 
     def __init__(self, num_thresholds: int | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.num_thresholds = _check_num_thresholds(num_thresholds)
+        self.num_thresholds = batched.check_num_thresholds(num_thresholds)
 
     def _curves_result(self, curves: Any) -> PIMOResult:
         t, fpr, tpr, classes = curves
@@ -246,7 +239,7 @@ class _PIMO(_MapMetric):
         )
 
     def compute(self) -> PIMOResult:
-        curves = _pimo_curves_batches(*self._batches(), num_thresholds=self.num_thresholds)
+        curves = batched.pimo_curves(*self._batches(), num_thresholds=self.num_thresholds)
         return self._curves_result(curves)
 
 
@@ -309,7 +302,7 @@ class _AUPIMO(_PIMO):
                 "`return_average` must be True with `bins`: the binned mode keeps no PIMO "
                 "curves (use the exact mode for them)."
             )
-        self.fpr_bounds = _check_fpr_bounds(fpr_bounds)
+        self.fpr_bounds = batched.check_fpr_bounds(fpr_bounds)
         self.return_average = return_average
         self.force = force
 
@@ -326,7 +319,7 @@ class _AUPIMO(_PIMO):
             return to_result(result.mean, self.device)
         force = self.force if force is None else force
         maps, masks = self._batches()
-        result = _aupimo_batches(
+        result = batched.aupimo(
             maps,
             masks,
             fpr_bounds=self.fpr_bounds,
@@ -335,7 +328,7 @@ class _AUPIMO(_PIMO):
         )
         if self.return_average:
             return to_result(result.mean, self.device)
-        curves = _pimo_curves_batches(maps, masks, num_thresholds=self.num_thresholds)
+        curves = batched.pimo_curves(maps, masks, num_thresholds=self.num_thresholds)
         lo, hi = result.threshold_bounds
         return self._curves_result(curves), AUPIMOResult(
             float(result.fpr_bounds[0]),
