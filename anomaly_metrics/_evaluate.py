@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ._counts import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
 from ._pgn_pbn import pbn, pgn
+from ._pimo import aupimo
 from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_maps_and_masks, check_scores
@@ -101,8 +102,6 @@ def _from_counts(c: _Counts, prefix: str, wanted: list[str], out: dict[str, floa
 
 def _aupimo_or_nan(maps: NDArray[Any], gt: NDArray[np.bool_]) -> float:
     """Mean AUPIMO of the anomalous images; its data errors become nan with a warning."""
-    from ._pimo import aupimo
-
     try:
         result = _prefixed("aupimo", aupimo, maps, gt)
     except (ValueError, RuntimeError) as err:

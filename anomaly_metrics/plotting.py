@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._counts import _binary_counts, _roc_polyline
+from ._pimo import aupimo, pimo_curves
+from ._pro import aupro, pro_curve
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_scores_and_labels
 from ._warnings import warn_undefined
@@ -240,8 +242,6 @@ def plot_pro(
     >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_legend().get_texts()[0].get_text()
     ('Global FPR', 'Averaged Per-Region TPR', 'AUPRO: 0.67')
     """
-    from ._pro import aupro, pro_curve
-
     limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
     curve = pro_curve(anomaly_maps, masks, fpr_limit=limit)
     fig, axes = _axes(ax)
@@ -316,8 +316,6 @@ def plot_pimo(
     >>> ax.get_title(), ax.get_xscale(), ax.get_xlabel()
     ('PIMO', 'log', 'Shared FPR')
     """
-    from ._pimo import aupimo, pimo_curves
-
     result = aupimo(anomaly_maps, masks, fpr_bounds=fpr_bounds, num_thresholds=num_thresholds)
     curves = pimo_curves(anomaly_maps, masks, num_thresholds=num_thresholds)
     n_images = result.per_image.shape[0]

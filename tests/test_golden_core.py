@@ -1,7 +1,7 @@
 """anomalib 2.7.0's golden input -> output cases, through the core functions (score-level metrics).
 
 Where a case is flagged as a deliberate difference, the value we intend is checked instead; a few
-'convention' flags of the golden file are overridden by the issue's explicit decisions (noted).
+'convention' flags of the golden file are overridden by the library's documented decisions (noted).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 
 CASES = json.loads(GOLDEN.read_text())["cases"]
 
-# Issue 2 states: "`aupr` without negatives is 1.0" (the golden file suggests nan as a convention).
+# documented decision: `aupr` without negatives is 1.0, as anomalib (the golden file suggests nan).
 OVERRIDES = {"aupr-one-class-pos": 1.0}
 
 

@@ -121,7 +121,7 @@ def test_golden_not_forced_raises():
 
 
 def test_golden_no_normal_image_raises():
-    # the issue asks for a ValueError (anomalib's behaviour), not the golden file's nan suggestion
+    # a ValueError (anomalib's behaviour, documented), not the golden file's nan suggestion
     case = CASES["aupimo-no-normal-image"]
     maps, masks = _golden_inputs(case)
     with pytest.raises(ValueError, match="at least one normal image"):

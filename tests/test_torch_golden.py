@@ -26,10 +26,10 @@ import anomaly_metrics_torch as amt
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 CASES = json.loads(GOLDEN.read_text())["cases"]
 
-# 'convention' flags of the golden file that the core issues decided otherwise (the classes follow
+# 'convention' flags of the golden file that the core's documented conventions decide otherwise (the classes follow
 # the core, and the tests of the core check its decision)
 CORE_DECIDED = {
-    "aupr-one-class-pos": "issue 2: AUPR without negatives is 1.0, as anomalib",
+    "aupr-one-class-pos": "AUPR without negatives is 1.0, as anomalib",
     "aupimo-no-normal-image": "the core raises ValueError: the shared FPR needs a normal image",
 }
 
