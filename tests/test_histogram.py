@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from strategies import ranking_problems
 
 import anomaly_metrics as am
-from anomaly_metrics import _histogram
+from anomaly_metrics.streaming import _bins
 
 SETTINGS = settings(max_examples=60, deadline=None)
 BITS = st.integers(1, 24)
@@ -236,7 +236,7 @@ def test_threaded_update_equals_single_thread(monkeypatch, dtype):
     scores = rng.normal(size=40_000).astype(dtype)
     labels = rng.random(40_000) < 0.1
     single = am.ranking_histogram(scores, labels, bits=12)
-    monkeypatch.setattr(_histogram, "HISTOGRAM_PER_WORKER", 1000)
+    monkeypatch.setattr(_bins, "HISTOGRAM_PER_WORKER", 1000)
     monkeypatch.setenv("ANOMALY_METRICS_NUM_THREADS", "4")
     np.testing.assert_array_equal(am.ranking_histogram(scores, labels, bits=12), single)
     maps = scores.reshape(10, 40, 100)
