@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from .._keys import float32_key
 from .._pimo import _check_fpr_bounds
 from .._validation import check_maps_and_masks
+from .._warnings import warn_undefined
 from ._bins import (
     _MAX_BITS,
     _MIN_BITS,
@@ -61,7 +62,9 @@ def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -
     anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
         Pixel anomaly scores; finite. Float64 and int are rounded down to float32 to find their bin.
     masks : array-like, same shape as `anomaly_maps`
-        Ground truth, bool or 0/1. An image is normal when its mask is empty.
+        Ground truth, bool or 0/1. An image is normal when its mask is empty. Any batch is
+        accepted: only normal images (as the first batches of most MVTec AD loaders), only
+        anomalous ones, masks covering whole images, a single image or a single pixel.
     bits : int in [1, 24], default 20
         ``2**bits`` bins (see :func:`score_bins`).
 
@@ -102,7 +105,8 @@ def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -
     n_img = maps.shape[0]
     pixels = maps.shape[1] * maps.shape[2]
     shift = 32 - nbits
-    anomalous = m.reshape(n_img, -1).any(axis=1)
+    flat_masks = m.reshape(n_img, -1)  # n_img >= 1 (empty input is refused): never (0, -1)
+    anomalous = flat_masks.any(axis=1)
     normal_idx = np.flatnonzero(~anomalous)
     counts = np.zeros(1 << nbits, np.int64)
     if normal_idx.size == n_img:
@@ -116,13 +120,12 @@ def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -
     if normal_idx.size:
         count_in_spans(flat.shape[0], count, (counts,))
     normal_fpr = counts / float(pixels)
-    anom = maps[anomalous]
-    anom_masks = m[anomalous]
-    defect_scores = anom[anom_masks]
+    # defect pixels of the anomalous images, image after image (none when the batch is normal)
+    defect_scores = maps[m]
     defect_bins = np.empty(defect_scores.shape[0], np.uint32)
     if defect_scores.size:
         _score_bins_kernel(defect_scores, shift, defect_bins)
-    defect_counts = anom_masks.reshape(anom_masks.shape[0], -1).sum(axis=1).astype(np.int64)
+    defect_counts = np.count_nonzero(flat_masks[anomalous], axis=1).astype(np.int64)
     return PimoHistogram(
         normal_fpr, int(normal_idx.size), defect_bins, defect_counts, anomalous.astype(np.int8)
     )
@@ -215,13 +218,20 @@ def aupimo_from_histogram(
         ``ln(upper / lower)``, nan for normal images; ``per_image_error_bound``: a certified
         bound on its distance to ``aupimo(..., num_thresholds=None).per_image`` (the exact
         curve); ``mean`` over the anomalous images and its bound (the mean of theirs);
-        ``image_classes``.
+        ``image_classes``. Without a normal or without an anomalous image, AUPIMO is undefined:
+        every value and bound is nan.
 
     Raises
     ------
     TypeError, ValueError
-        Not a PimoHistogram, bad `fpr_bounds`, or no normal or no anomalous image (as
-        :func:`aupimo`).
+        Not a PimoHistogram, or bad `fpr_bounds`.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No normal image (no shared FPR) or no anomalous image (nothing to score). The exact
+        :func:`aupimo` raises a ``ValueError`` there: a streaming state is finalised whatever
+        the batches seen so far held.
 
     Notes
     -----
@@ -255,17 +265,14 @@ def aupimo_from_histogram(
     lo, hi = _check_fpr_bounds(fpr_bounds)  # the same check as aupimo
     h = _check_pimo_histogram(histogram)
     n_anomalous = h.defect_counts.shape[0]
-    if h.num_normal == 0:
-        raise ValueError(
-            "`histogram` must hold at least one normal image (a mask without defect pixels): the "
-            f"shared FPR is defined by normal images, got {n_anomalous} anomalous and 0 normal "
-            "images."
+    if h.num_normal == 0 or n_anomalous == 0:
+        missing = "normal" if h.num_normal == 0 else "anomalous"
+        warn_undefined(
+            f"No {missing} image in the histogram ({h.num_normal} normal, {n_anomalous} "
+            "anomalous): AUPIMO is undefined (nan)."
         )
-    if n_anomalous == 0:
-        raise ValueError(
-            "`histogram` must hold at least one anomalous image (a mask with defect pixels): "
-            f"AUPIMO scores anomalous images, got {h.num_normal} normal and 0 anomalous images."
-        )
+        nan = np.full(h.image_classes.shape[0], np.nan)
+        return BoundedAupimo(nan, nan.copy(), float("nan"), float("nan"), h.image_classes.copy())
     # normal-occupied bins, highest first, with the shared FPR above and at each
     bins = np.flatnonzero(h.normal_fpr)[::-1]
     fpr_at = np.cumsum(h.normal_fpr[bins]) / h.num_normal
