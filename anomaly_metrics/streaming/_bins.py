@@ -1,9 +1,10 @@
 """The bin layout shared by every streaming histogram, and the threaded counting into bins.
 
-A bin is the top `bits` bits of a score's order-preserving float32 key (:mod:`anomaly_metrics._keys`).
-This module holds the `bits` check, :func:`score_bins` and :func:`bin_lower_edges`, the checks of
-histogram fields shared by the builders and finalisers, and :func:`count_in_spans`, the one place
-where a builder's counting is cut into spans for threads.
+A bin is the top `bits` bits of a score's order-preserving float32 key (from
+:mod:`anomaly_metrics._keys`). This module holds the `bits` check, :func:`score_bins` and
+:func:`bin_lower_edges`, the checks of histogram fields shared by the builders and finalisers,
+and :func:`count_in_spans`, the one place where a builder's counting is cut into spans for
+threads.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def _count_bins_kernel(scores, shift, counts):  # pragma: no cover - compiled
 
 
 def pimo_histogram(anomaly_maps: Any, masks: Any, *, bits: int = DEFAULT_BITS) -> PimoHistogram:
-    """Shared-FPR weights of normal images and the bins of defect pixels: the streaming state of AUPIMO.
+    """Normal images' shared-FPR weights and defect pixels' bins: the streaming state of AUPIMO.
 
     Parameters
     ----------
