@@ -11,7 +11,24 @@ from ._counts import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc
 from ._distribution import ScoreDistribution, score_distribution
 from ._evaluate import evaluate
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
-from ._histogram import (
+from ._integrate import auc
+from ._normalization import MinMax, min_max, normalize_min_max
+from ._parallel import get_num_threads, set_num_threads, threads
+from ._pgn_pbn import pbn, pgn
+from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
+from ._pro import ProCurve, aupro, pro, pro_curve
+from ._ranking import aupr, auroc
+from ._warnings import UndefinedMetricWarning, register_wrapper_dirs
+from .compare import (
+    BootstrapCI,
+    ModelComparison,
+    PairwiseTest,
+    PerImageStats,
+    bootstrap_ci,
+    compare_models,
+    per_image_stats,
+)
+from .streaming import (
     BoundedAupimo,
     BoundedThreshold,
     BoundedValue,
@@ -29,23 +46,6 @@ from ._histogram import (
     pro_histogram,
     ranking_histogram,
     score_bins,
-)
-from ._integrate import auc
-from ._normalization import MinMax, min_max, normalize_min_max
-from ._parallel import get_num_threads, set_num_threads, threads
-from ._pgn_pbn import pbn, pgn
-from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
-from ._pro import ProCurve, aupro, pro, pro_curve
-from ._ranking import aupr, auroc
-from ._warnings import UndefinedMetricWarning, register_wrapper_dirs
-from .compare import (
-    BootstrapCI,
-    ModelComparison,
-    PairwiseTest,
-    PerImageStats,
-    bootstrap_ci,
-    compare_models,
-    per_image_stats,
 )
 
 __version__ = "0.1.0"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import anomaly_metrics as am
-from anomaly_metrics import _counts, _histogram, _parallel, _validation
+from anomaly_metrics import _counts, _parallel, _validation
+from anomaly_metrics.streaming import _bins
 
 
 def test_default_cap_is_cpu_count_at_most_8(monkeypatch):
@@ -100,7 +101,7 @@ def test_one_thread_gives_the_same_numbers_as_many(monkeypatch):
     # small work sizes per worker, so that every threaded path really splits
     for module, name in [
         (_counts, "SCORES_PER_WORKER"),
-        (_histogram, "HISTOGRAM_PER_WORKER"),
+        (_bins, "HISTOGRAM_PER_WORKER"),
         (_parallel, "PIXELS_PER_WORKER"),
         (_validation, "PIXELS_PER_WORKER"),
     ]:
