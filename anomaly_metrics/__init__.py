@@ -10,6 +10,7 @@ from ._counts import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc
 from ._distribution import ScoreDistribution, score_distribution
 from ._evaluate import evaluate
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
+from ._groups import GroupedScores, group_scores
 from ._histogram import (
     BoundedAupimo,
     BoundedThreshold,
@@ -36,6 +37,24 @@ from ._pgn_pbn import pbn, pgn
 from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
 from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
+from ._segf1 import (
+    ThresholdChoice,
+    seg_f1,
+    threshold_f1_max,
+    threshold_max_fpr,
+    threshold_mean_std,
+    threshold_percentile,
+)
+from ._spro import SproCurve, auspro, loco_saturation_area, loco_saturation_areas, spro, spro_curve
+from ._thresholded import (
+    ADER_MAX_THRESHOLDS,
+    ADER_MEAN_THRESHOLDS,
+    AderPixelMetrics,
+    ThresholdedMetrics,
+    ader_pixel_metrics,
+    iou_max,
+    thresholded_metrics,
+)
 from ._warnings import UndefinedMetricWarning
 from .compare import (
     BootstrapCI,
@@ -50,12 +69,17 @@ from .compare import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # constants
+    "ADER_MAX_THRESHOLDS",
+    "ADER_MEAN_THRESHOLDS",
     # result types
+    "AderPixelMetrics",
     "AupimoResult",
     "BootstrapCI",
     "BoundedAupimo",
     "BoundedThreshold",
     "BoundedValue",
+    "GroupedScores",
     "MinMax",
     "ModelComparison",
     "PairwiseTest",
@@ -67,9 +91,13 @@ __all__ = [
     "ProHistogram",
     "RocCurve",
     "ScoreDistribution",
+    "SproCurve",
+    "ThresholdChoice",
+    "ThresholdedMetrics",
     # warnings
     "UndefinedMetricWarning",
     # curves and areas
+    "ader_pixel_metrics",
     "auc",
     "aupimo",
     "aupimo_from_histogram",
@@ -79,6 +107,7 @@ __all__ = [
     "aupro_from_histogram",
     "auroc",
     "auroc_from_histogram",
+    "auspro",
     "bin_lower_edges",
     "bootstrap_ci",
     "compare_models",
@@ -92,6 +121,10 @@ __all__ = [
     "f1_max_from_histogram",
     "f1_score",
     "get_num_threads",
+    "group_scores",
+    "iou_max",
+    "loco_saturation_area",
+    "loco_saturation_areas",
     "merge_histograms",
     # normalisation and statistics
     "min_max",
@@ -110,6 +143,14 @@ __all__ = [
     "roc_curve",
     "score_bins",
     "score_distribution",
+    "seg_f1",
     "set_num_threads",
+    "spro",
+    "spro_curve",
     "threads",
+    "threshold_f1_max",
+    "threshold_max_fpr",
+    "threshold_mean_std",
+    "threshold_percentile",
+    "thresholded_metrics",
 ]
