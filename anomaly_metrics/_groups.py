@@ -33,7 +33,15 @@ def _group_index(groups: Any, n: int) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """(distinct groups in order of first appearance, group index of each image)."""
     if groups is None:
         raise TypeError("`groups` must be an array-like of group labels, got None.")
-    g = np.asarray(groups)
+    if isinstance(groups, np.ndarray):
+        g = groups
+    elif isinstance(groups, (str, bytes)) or not hasattr(groups, "__len__"):
+        raise TypeError(
+            f"`groups` must be a sequence or array of labels, got {type(groups).__name__}."
+        )
+    else:  # a list of any hashables (tuples included): one object per image
+        g = np.empty(len(groups), object)
+        g[:] = list(groups)
     if g.ndim != 1:
         raise ValueError(f"`groups` must be 1-D, one label per image ({n}), got shape {g.shape}.")
     if g.size != n:
@@ -49,6 +57,8 @@ def _group_index(groups: Any, n: int) -> tuple[NDArray[Any], NDArray[np.intp]]:
     index: dict[Any, int] = {}
     inv = np.empty(n, np.intp)
     for i, label in enumerate(g.tolist()):
+        if isinstance(label, float) and not np.isfinite(label):
+            raise ValueError("`groups` must not hold NaN or infinite labels.")
         try:
             inv[i] = index.setdefault(label, len(index))
         except TypeError as err:

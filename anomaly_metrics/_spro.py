@@ -155,7 +155,7 @@ def _check_channels(anomaly_maps: Any, channels: Any, saturation_areas: Any) -> 
                     f"per defect, C may be 0; one (H, W) mask: pass `mask[None]`), got shape "
                     f"{ch_b.shape}."
                 )
-        flat = ch_b.reshape(ch_b.shape[0], -1)
+        flat = ch_b.reshape(ch_b.shape[0], m.size)
         idx = [np.flatnonzero(c) for c in flat]
         for c, ix in enumerate(idx):
             if ix.size == 0:
@@ -519,8 +519,8 @@ def loco_saturation_areas(
         )
     out = []
     for i, (ch, ids) in enumerate(zip(channels, defect_ids)):
-        areas = [] if ch is None else check_labels(ch, f"channels[{i}]").reshape(len(ch), -1)
-        areas = [int(np.count_nonzero(c)) for c in areas]
+        stack = [] if ch is None else check_labels(ch, f"channels[{i}]")
+        areas = [int(np.count_nonzero(c)) for c in stack]
         ids = list(ids)
         if len(ids) != len(areas):
             raise ValueError(
