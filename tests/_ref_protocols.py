@@ -29,8 +29,10 @@ def ref_spro(maps, channels, sats, t):
 def ref_spro_curve(maps, channels, sats):
     """(fpr, spro, thresholds): (0, 0) at inf, then one point per distinct score, descending."""
     maps = [np.asarray(m, np.float64) for m in maps]
-    bg = [~np.asarray(ch, bool).any(axis=0) if len(ch) else np.ones(m.shape, bool)
-          for m, ch in zip(maps, channels)]
+    bg = [
+        ~np.asarray(ch, bool).any(axis=0) if len(ch) else np.ones(m.shape, bool)
+        for m, ch in zip(maps, channels)
+    ]
     n_bg = sum(int(b.sum()) for b in bg)
     values = np.unique(np.concatenate([m.ravel() for m in maps]))[::-1]
     n_channels = sum(len(ch) for ch in channels)
@@ -129,8 +131,10 @@ def loco_problems(draw, max_images=3, max_side=6):
     if mode == "none":
         sats = None
     elif mode == "absolute":
-        sats = [rng.integers(0, ch.reshape(len(ch), -1).sum(1) + 3) if len(ch) else
-                np.zeros(0) for ch in channels]
+        sats = [
+            rng.integers(0, ch.reshape(len(ch), -1).sum(1) + 3) if len(ch) else np.zeros(0)
+            for ch in channels
+        ]
         sats = [np.asarray(s, np.float64) for s in sats]
     else:
         rel = draw(st.sampled_from((0.0, 0.3, 0.5, 1.0, 1.5)))

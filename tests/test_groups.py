@@ -33,8 +33,7 @@ def test_group_scores_matches_the_reference(data, problem, reduce):
     scores, labels = problem
     groups = _groups(data.draw, scores.size)
     got = am.group_scores(scores, groups, labels, reduce=reduce)
-    keys, s, y = ref_group(scores.astype(np.float64), list(map(_hashable, groups)), labels,
-                           reduce)
+    keys, s, y = ref_group(scores.astype(np.float64), list(map(_hashable, groups)), labels, reduce)
     assert [_hashable(g) for g in got.groups] == keys
     np.testing.assert_allclose(got.scores, s, rtol=1e-15, atol=0)
     assert got.labels.tolist() == y
@@ -42,8 +41,13 @@ def test_group_scores_matches_the_reference(data, problem, reduce):
 
 
 def _hashable(g):
-    return tuple(g) if isinstance(g, (list, tuple, np.ndarray)) else g.item() if hasattr(
-        g, "item") else g
+    return (
+        tuple(g)
+        if isinstance(g, (list, tuple, np.ndarray))
+        else g.item()
+        if hasattr(g, "item")
+        else g
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -85,8 +89,7 @@ def test_evaluate_with_groups():
     maps[1, 1, 1] = 0.9
     maps[2, 0, 0] = 0.95  # a normal view of a normal object scores higher
     groups = ["a", "a", "b", "b"]  # sample a is defective (view 1), b normal
-    out = am.evaluate(maps, masks, metrics=["image_auroc", "image_f1max", "aupro"],
-                      groups=groups)
+    out = am.evaluate(maps, masks, metrics=["image_auroc", "image_f1max", "aupro"], groups=groups)
     g = am.group_scores(maps.max(axis=(1, 2)), groups, masks.any(axis=(1, 2)))
     assert out["image_auroc"] == am.auroc(g.scores, g.labels) == 0.0
     assert out["image_f1max"] == am.f1_max(g.scores, g.labels)
@@ -112,8 +115,11 @@ def test_evaluate_with_groups():
         (lambda: am.auroc([1, 2], [0, 1], groups=[1]), ValueError, "`groups`"),
         (lambda: am.auroc([1, 2], [0], groups=[1, 2]), ValueError, "same shape"),
         (lambda: am.f1_score([1, 2], [0, 2], groups=[1, 2]), ValueError, "`labels`"),
-        (lambda: am.evaluate(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), groups=[1]), ValueError,
-         "`groups`"),
+        (
+            lambda: am.evaluate(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), groups=[1]),
+            ValueError,
+            "`groups`",
+        ),
     ],
 )
 def test_error_table(call, error, match):

@@ -93,9 +93,14 @@ def test_normal_images_add_false_positives_only():
     curve = am.spro_curve(maps, ch)
     # at 0.95 only the normal image's pixel is positive: fpr 1/3, spro 0
     assert curve.fpr[1] == pytest.approx(1 / 3) and curve.spro[1] == 0.0
-    assert am.auspro(maps, ch, fpr_limit=1.0) == pytest.approx(ref_area(*ref_spro_curve(
-        maps, [np.zeros((0, 1, 2), bool) if c is None else c for c in ch], [[1.0], []]
-    )[:2], 1.0))
+    assert am.auspro(maps, ch, fpr_limit=1.0) == pytest.approx(
+        ref_area(
+            *ref_spro_curve(
+                maps, [np.zeros((0, 1, 2), bool) if c is None else c for c in ch], [[1.0], []]
+            )[:2],
+            1.0,
+        )
+    )
 
 
 def test_multi_limit_auspro_equals_separate_calls_bit_for_bit():
@@ -192,9 +197,7 @@ CONFIG = [{"pixel_value": 255, "saturation_threshold": 1.0, "relative_saturation
         (lambda: am.loco_saturation_areas(CH, [[255, 255]], CONFIG), ValueError, "one id per"),
         (lambda: am.loco_saturation_areas(CH, [], CONFIG), ValueError, "one entry per image"),
         (
-            lambda: am.loco_saturation_areas(
-                CH, [[255]], [{**CONFIG[0], "pixel_value": "255"}]
-            ),
+            lambda: am.loco_saturation_areas(CH, [[255]], [{**CONFIG[0], "pixel_value": "255"}]),
             TypeError,
             "pixel_value",
         ),
