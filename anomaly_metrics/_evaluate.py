@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from ._counts import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
+from ._groups import _group_index, _grouped
 from ._pgn_pbn import pbn, pgn
 from ._pimo import aupimo
 from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
@@ -129,6 +130,7 @@ def evaluate(
     image_scores: Any | None = None,
     metrics: Iterable[str] | None = None,
     fpr_limit: float = 0.3,
+    groups: Any | None = None,
 ) -> dict[str, float]:
     """Every image and pixel metric of a test set at once.
 
@@ -150,6 +152,11 @@ def evaluate(
         ``pgn`` and ``pbn`` (image level, at 5 %).
     fpr_limit : float in (0, 1], default 0.3
         Integration limit of AU-PRO.
+    groups : array-like of shape (N,), optional
+        The sample of each image (any hashable labels), for samples made of several images
+        (Real-IAD's multi-view objects): the image metrics (``image_*``, ``pgn``, ``pbn``) then
+        evaluate samples, a sample's score being the maximum of its images' scores and its
+        label anomalous iff any of its images is. Pixel metrics are unchanged.
 
     Returns
     -------
@@ -160,7 +167,8 @@ def evaluate(
     ------
     TypeError, ValueError
         Bad inputs (see :func:`aupro`), `image_scores` not one per image, an unknown metric
-        name (the message lists the valid ones), or `fpr_limit` outside (0, 1].
+        name (the message lists the valid ones), `fpr_limit` outside (0, 1], or `groups` not
+        one hashable label per image.
 
     Warns
     -----
@@ -190,6 +198,8 @@ def evaluate(
     >>> result = am.evaluate(maps, masks, metrics=["image_auroc", "pixel_auroc", "aupro"])
     >>> result
     {'image_auroc': 1.0, 'pixel_auroc': 1.0, 'aupro': 1.0}
+    >>> am.evaluate(maps, masks, metrics=["image_auroc"], groups=["a", "b"])  # 2 one-view samples
+    {'image_auroc': 1.0}
     """
     wanted = _check_metrics(metrics)
     limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
@@ -199,14 +209,22 @@ def evaluate(
     if _IMAGE_COUNTS.intersection(wanted) or {"pgn", "pbn"}.intersection(wanted):
         scores = _image_scores(image_scores, maps)
         labels = gt.reshape(gt.shape[0], -1).any(axis=1)
+        if groups is not None:
+            names, inv = _group_index(groups, scores.size)
+            sample = _grouped(scores, labels, names, inv, "max")
+            assert sample.labels is not None
+            scores, labels = sample.scores, sample.labels
         if _IMAGE_COUNTS.intersection(wanted):
             _from_counts(_binary_counts(scores, labels), "image", wanted, out)
         if "pgn" in wanted:
             out["pgn"] = _prefixed("pgn", pgn, scores, labels)
         if "pbn" in wanted:
             out["pbn"] = _prefixed("pbn", pbn, scores, labels)
-    elif image_scores is not None:
-        _image_scores(image_scores, maps)  # still validate it
+    else:  # still validate them
+        if image_scores is not None:
+            _image_scores(image_scores, maps)
+        if groups is not None:
+            _group_index(groups, maps.shape[0])
 
     if _PIXEL_COUNTS.intersection(wanted) == {"aupro"}:  # alone: AU-PRO's own shortcut
         st = _pro_statistics(maps, gt)

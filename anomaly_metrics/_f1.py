@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit
 
 from ._counts import _binary_counts, _Counts
+from ._groups import _apply_groups
 from ._validation import check_real, check_score_batches
 from ._warnings import warn_undefined
 
@@ -46,7 +47,7 @@ def _f1_max_from_counts(c: _Counts) -> tuple[float, float]:
     return float(best), float(c.thresholds[k])
 
 
-def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
+def f1_score(scores: Any, labels: Any, threshold: float = 0.5, *, groups: Any = None) -> float:
     """F1 score of the prediction ``score >= threshold``.
 
     Parameters
@@ -57,6 +58,11 @@ def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
         1 / True for anomalous, 0 / False for normal.
     threshold : float, default 0.5
         A sample is predicted anomalous iff ``float64(score) >= float64(threshold)``.
+    groups : array-like of shape (N,), optional
+        Evaluate samples made of several images (Real-IAD's multi-view objects): `scores` and
+        `labels` hold one value per image, `groups` the sample of each image (any hashable
+        labels); a sample's score is the maximum of its images' scores and it is anomalous iff
+        any of its images is (see :func:`group_scores`).
 
     Returns
     -------
@@ -87,6 +93,8 @@ def f1_score(scores: Any, labels: Any, threshold: float = 0.5) -> float:
     >>> round(am.f1_score([0.2, 0.5, 0.7], [0, 1, 1], threshold=0.6), 4)
     0.6667
     """
+    if groups is not None:
+        scores, labels = _apply_groups(scores, labels, groups)
     return _f1_score_batches([scores], [labels], threshold)
 
 
@@ -105,7 +113,7 @@ def _f1_score_batches(scores: Sequence[Any], labels: Sequence[Any], threshold: f
     return 2.0 * tp / (tp + fp + n_pos)
 
 
-def f1_max(scores: Any, labels: Any) -> float:
+def f1_max(scores: Any, labels: Any, *, groups: Any = None) -> float:
     """Maximum F1 score over all thresholds (every distinct score).
 
     Parameters
@@ -114,6 +122,11 @@ def f1_max(scores: Any, labels: Any) -> float:
         Anomaly scores; finite.
     labels : array-like, same shape as `scores`
         1 / True for anomalous, 0 / False for normal.
+    groups : array-like of shape (N,), optional
+        Evaluate samples made of several images (Real-IAD's multi-view objects): `scores` and
+        `labels` hold one value per image, `groups` the sample of each image (any hashable
+        labels); a sample's score is the maximum of its images' scores and it is anomalous iff
+        any of its images is (see :func:`group_scores`).
 
     Returns
     -------
@@ -142,6 +155,8 @@ def f1_max(scores: Any, labels: Any) -> float:
     >>> am.f1_max([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
     0.8
     """
+    if groups is not None:
+        scores, labels = _apply_groups(scores, labels, groups)
     return _f1_max_batches([scores], [labels])[0]
 
 
@@ -176,7 +191,7 @@ def _adaptive_threshold_from_counts(c: _Counts, scores_min: float, scores_max: f
     return _f1_max_from_counts(c)[1]
 
 
-def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
+def f1_adaptive_threshold(scores: Any, labels: Any, *, groups: Any = None) -> float:
     """The threshold that maximises the F1 score (ties go to the lowest threshold).
 
     Parameters
@@ -185,6 +200,11 @@ def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
         Anomaly scores; finite.
     labels : array-like, same shape as `scores`
         1 / True for anomalous, 0 / False for normal.
+    groups : array-like of shape (N,), optional
+        Evaluate samples made of several images (Real-IAD's multi-view objects): `scores` and
+        `labels` hold one value per image, `groups` the sample of each image (any hashable
+        labels); a sample's score is the maximum of its images' scores and it is anomalous iff
+        any of its images is (see :func:`group_scores`).
 
     Returns
     -------
@@ -210,6 +230,8 @@ def f1_adaptive_threshold(scores: Any, labels: Any) -> float:
     >>> am.f1_adaptive_threshold([0.3, 0.3, 0.6, 0.6], [0, 1, 0, 1])
     0.3
     """
+    if groups is not None:
+        scores, labels = _apply_groups(scores, labels, groups)
     return _f1_adaptive_threshold_batches([scores], [labels])
 
 

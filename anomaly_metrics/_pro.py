@@ -152,6 +152,34 @@ def _aupro_undefined(n_regions: int, n_background: int) -> bool:
     return False
 
 
+def _check_fpr_limits(fpr_limit: Any) -> tuple[tuple[float, ...], bool]:
+    """(limits, one): `fpr_limit` as a tuple of floats in (0, 1], and whether it was a scalar.
+
+    A scalar gives a one-tuple and ``one=True``; a non-empty sequence of numbers gives its
+    values in order (duplicates allowed) and ``one=False``.
+    """
+    if isinstance(fpr_limit, (str, bytes)) or not hasattr(fpr_limit, "__len__"):
+        if isinstance(fpr_limit, np.ndarray) and fpr_limit.ndim == 0:
+            fpr_limit = fpr_limit.item()
+        return (check_fraction(fpr_limit, "fpr_limit", low_open=True),), True
+    values = list(fpr_limit)
+    if not values:
+        raise ValueError("`fpr_limit` must be a number or a non-empty sequence of numbers, got [].")
+    return tuple(check_fraction(v, "fpr_limit", low_open=True) for v in values), False
+
+
+def _areas_from_counts(c: _Counts, n_units: int, limits: tuple[float, ...]) -> tuple[float, ...]:
+    """Normalised areas under the weighted curve (y = tp_weight / n_units) up to each limit.
+
+    One polyline, several cuts: each area is computed exactly as a single-limit call would
+    (the same vertices above the cut, the same arithmetic). Inputs are not validated.
+    """
+    x, y = _roc_polyline(c, weighted=True)
+    x /= c.n_neg
+    y /= n_units
+    return tuple(_trapezoid_to(x, y, limit) / limit for limit in limits)
+
+
 def _aupro_from_counts(c: _Counts, n_regions: int, fpr_limit: float) -> float:
     """AU-PRO from weighted counts (positives: region pixels, weight 1 / region size).
 
@@ -161,24 +189,31 @@ def _aupro_from_counts(c: _Counts, n_regions: int, fpr_limit: float) -> float:
     """
     if _aupro_undefined(n_regions, c.n_neg):
         return float("nan")
-    x, y = _roc_polyline(c, weighted=True)
-    x /= c.n_neg
-    y /= n_regions
-    return _trapezoid_to(x, y, fpr_limit) / fpr_limit
+    return _areas_from_counts(c, n_regions, (fpr_limit,))[0]
 
 
-def _aupro_from_statistics(st: _ProStatistics, fpr_limit: float) -> float:
-    """AU-PRO of a labelled batch; only pixels above the background floor are located."""
+def _aupro_from_statistics(
+    st: _ProStatistics, fpr_limit: float | tuple[float, ...]
+) -> float | tuple[float, ...]:
+    """AU-PRO of a labelled batch; only pixels above the background floor are located.
+
+    With a tuple of limits, one area per limit from one count (the floor of the largest).
+    """
+    limits = fpr_limit if isinstance(fpr_limit, tuple) else (fpr_limit,)
     n_regions = int(st.sizes.size)
     if _aupro_undefined(n_regions, st.n_background):
-        return float("nan")
-    floor = _background_floor(st.scores, st.in_region, st.n_background, fpr_limit)
-    weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
-    c = _binary_counts(st.scores, st.in_region, pos_weights=weights, min_threshold=floor)
-    return _aupro_from_counts(c, n_regions, fpr_limit)
+        areas: tuple[float, ...] = (float("nan"),) * len(limits)
+    else:
+        floor = _background_floor(st.scores, st.in_region, st.n_background, max(limits))
+        weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
+        c = _binary_counts(st.scores, st.in_region, pos_weights=weights, min_threshold=floor)
+        areas = _areas_from_counts(c, n_regions, limits)
+    return areas if isinstance(fpr_limit, tuple) else areas[0]
 
 
-def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
+def aupro(
+    anomaly_maps: Any, masks: Any, *, fpr_limit: float | Sequence[float] = 0.3
+) -> float | tuple[float, ...]:
     """Normalised area under the PRO curve up to `fpr_limit` (official MVTec AD definition).
 
     Parameters
@@ -188,13 +223,16 @@ def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
     masks : array-like, same shape as `anomaly_maps`
         Ground truth: bool, or numbers that are all 0 or 1. Normal images (all 0) contribute
         background pixels.
-    fpr_limit : float in (0, 1], default 0.3
-        Integrate the PRO curve over ``FPR <= fpr_limit``.
+    fpr_limit : float in (0, 1], or a sequence of them, default 0.3
+        Integrate the PRO curve over ``FPR <= fpr_limit``. A sequence (e.g. ``(0.3, 0.05,
+        0.01)``, the MVTec 3D-AD and AD 2 limits) gives one area per limit from one count.
 
     Returns
     -------
-    float
+    float, or tuple of float
         ``area / fpr_limit``, in [0, 1]; nan when there is no region or no background pixel.
+        For a sequence of limits, a tuple of such floats in the order of the limits, each equal
+        (to the last bit) to the call with that limit alone.
 
     Raises
     ------
@@ -240,20 +278,24 @@ def aupro(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> float:
     0.666667
     >>> round(am.aupro(maps, masks, fpr_limit=0.5), 6)
     0.333333
+    >>> [round(v, 6) for v in am.aupro(maps, masks, fpr_limit=(1.0, 0.5))]
+    [0.666667, 0.333333]
     """
     return _aupro_batches([anomaly_maps], [masks], fpr_limit)
 
 
-def _aupro_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any], fpr_limit: float) -> float:
+def _aupro_batches(
+    anomaly_maps: Sequence[Any], masks: Sequence[Any], fpr_limit: float | Sequence[float]
+) -> float | tuple[float, ...]:
     """`aupro` of the concatenation of ``(B, H, W)`` batches, without concatenating the pixels.
 
     The same float, warning and errors as ``aupro(np.concatenate(anomaly_maps),
     np.concatenate(masks), fpr_limit=fpr_limit)`` (the torch adapter's path: no copy of the
     stored maps).
     """
-    limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
+    limits, one = _check_fpr_limits(fpr_limit)
     batches = _check_map_batches(anomaly_maps, masks)
-    return _aupro_from_statistics(_pro_statistics_batches(batches), limit)
+    return _aupro_from_statistics(_pro_statistics_batches(batches), limits[0] if one else limits)
 
 
 def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCurve:
@@ -317,7 +359,23 @@ def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCu
     if n_bg == 0:
         warn_undefined("No background pixels in `masks`: the FPR is undefined (nan).")
     weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
-    scores, in_region = st.scores, st.in_region
+    return ProCurve(*_cut_weighted_curve(st.scores, st.in_region, weights, n_regions, n_bg, limit))
+
+
+def _cut_weighted_curve(
+    scores: NDArray[Any],
+    in_region: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    n_units: int,
+    n_bg: int,
+    limit: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(fpr, y, thresholds) of the weighted curve, one point per distinct score, cut at `limit`.
+
+    Positives are the ``in_region`` pixels with ``weights`` (in the order of
+    ``scores[in_region]``), y is their cumulative weight / `n_units`; negatives are the others.
+    Shared by :func:`pro_curve` and the sPRO curve. Inputs are not validated.
+    """
     floor = _background_floor(scores, in_region, n_bg, limit)
     if floor is not None:
         # fpr(floor) > limit: no lower threshold is a point of the cut curve or the first point
@@ -331,23 +389,23 @@ def pro_curve(anomaly_maps: Any, masks: Any, *, fpr_limit: float = 0.3) -> ProCu
     with np.errstate(invalid="ignore", divide="ignore"):
         fpr = np.concatenate(([0.0], c.fp / n_bg)) if n_bg else np.full(c.fp.size + 1, np.nan)
         pr = (
-            np.concatenate(([0.0], c.tp_weight / n_regions))
-            if n_regions
+            np.concatenate(([0.0], c.tp_weight / n_units))
+            if n_units
             else np.full(c.fp.size + 1, np.nan)
         )
     thresholds = np.concatenate(([np.inf], c.thresholds))
     if n_bg == 0:
-        return ProCurve(fpr, pr, thresholds)
+        return fpr, pr, thresholds
     stop = int(np.searchsorted(fpr, limit, side="right"))  # points with fpr <= limit
     if stop < fpr.size and fpr[stop - 1] < limit:
         x0, x1, y0, y1 = fpr[stop - 1], fpr[stop], pr[stop - 1], pr[stop]
         y_cut = y0 + (y1 - y0) * (limit - x0) / (x1 - x0)
-        return ProCurve(
+        return (
             np.append(fpr[:stop], limit),
             np.append(pr[:stop], y_cut),
             np.append(thresholds[:stop], thresholds[stop]),
         )
-    return ProCurve(fpr[:stop].copy(), pr[:stop].copy(), thresholds[:stop].copy())
+    return fpr[:stop].copy(), pr[:stop].copy(), thresholds[:stop].copy()
 
 
 def pro(anomaly_maps: Any, masks: Any, threshold: float = 0.5) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._counts import _binary_counts, _Counts, _roc_polyline
+from ._groups import _apply_groups
 from ._integrate import _trapezoid, _trapezoid_to
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
@@ -43,7 +44,7 @@ def _aupr_from_counts(c: _Counts) -> float:
     return float(np.sum(recall_steps * precision))
 
 
-def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None) -> float:
+def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None, groups: Any = None) -> float:
     """Area under the ROC curve (trapezoid; ties count one half).
 
     Parameters
@@ -56,6 +57,11 @@ def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None) -> float:
     max_fpr : float in (0, 1], optional
         Return the standardised partial AUC over ``fpr <= max_fpr`` (McClish correction),
         exactly as ``sklearn.metrics.roc_auc_score(..., max_fpr=max_fpr)``.
+    groups : array-like of shape (N,), optional
+        Evaluate samples made of several images (Real-IAD's multi-view objects): `scores` and
+        `labels` hold one value per image, `groups` the sample of each image (any hashable
+        labels); a sample's score is the maximum of its images' scores and it is anomalous iff
+        any of its images is (see :func:`group_scores`).
 
     Returns
     -------
@@ -88,11 +94,15 @@ def auroc(scores: Any, labels: Any, *, max_fpr: float | None = None) -> float:
     0.75
     >>> am.auroc([0.1, 0.5, 0.5, 0.9], [0, 0, 1, 1])
     0.875
+    >>> am.auroc([0.1, 0.8, 0.3, 0.2, 0.4, 0.5], [0, 1, 0, 0, 0, 0], groups=[0, 0, 1, 1, 2, 2])
+    1.0
     """
+    if groups is not None:
+        scores, labels = _apply_groups(scores, labels, groups)
     return _auroc_batches([scores], [labels], max_fpr=max_fpr)
 
 
-def aupr(scores: Any, labels: Any) -> float:
+def aupr(scores: Any, labels: Any, *, groups: Any = None) -> float:
     """Area under the precision-recall curve as step-wise average precision.
 
     ``AP = sum_k (R_k - R_{k-1}) * P_k`` over the distinct thresholds, descending: each gain in
@@ -105,6 +115,11 @@ def aupr(scores: Any, labels: Any) -> float:
         Anomaly scores, higher means more anomalous; finite.
     labels : array-like, same shape as `scores`
         1 / True for anomalous, 0 / False for normal.
+    groups : array-like of shape (N,), optional
+        Evaluate samples made of several images (Real-IAD's multi-view objects): `scores` and
+        `labels` hold one value per image, `groups` the sample of each image (any hashable
+        labels); a sample's score is the maximum of its images' scores and it is anomalous iff
+        any of its images is (see :func:`group_scores`).
 
     Returns
     -------
@@ -129,6 +144,8 @@ def aupr(scores: Any, labels: Any) -> float:
     >>> am.aupr([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
     1.0
     """
+    if groups is not None:
+        scores, labels = _apply_groups(scores, labels, groups)
     return _aupr_batches([scores], [labels])
 
 
