@@ -37,7 +37,7 @@ from ._pimo import AupimoResult, PimoCurves, aupimo, pimo_curves
 from ._pro import ProCurve, aupro, pro, pro_curve
 from ._ranking import aupr, auroc
 from ._warnings import UndefinedMetricWarning
-from .compare import (
+from .stats import (
     BootstrapCI,
     ModelComparison,
     PairwiseTest,

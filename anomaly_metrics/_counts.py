@@ -261,15 +261,34 @@ def _binary_counts(
             gap = np.array([n_neg_total], np.int64)
         else:
             eq, gap = _count_into_gaps(chunks, False, u)
+    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg_total)
+
+
+def _cumulate(
+    u: NDArray[np.float64],
+    n_p: NDArray[Any],
+    w_p: NDArray[np.float64] | None,
+    eq: NDArray[Any],
+    gap: NDArray[Any],
+    n_pos: Any,
+    n_neg: Any,
+) -> _Counts:
+    """:class:`_Counts` from per-threshold counts at the ascending distinct thresholds ``u``.
+
+    ``n_p`` (and ``w_p``, the positive weight) are the positives equal to each threshold, ``eq``
+    the negatives equal to it and ``gap`` the negatives strictly between consecutive thresholds
+    (``gap[0]`` below ``u[0]``, never used). The counts may be float64 sums of per-image counts
+    weighted by how many times each image is drawn (the bootstrap's resamples). Inputs are not
+    validated.
+    """
     tp = np.cumsum(n_p[::-1])
     above = gap[:0:-1]  # negatives strictly above each threshold, below the previous one
     eq_desc = eq[::-1]
     fp = np.cumsum(above + eq_desc)
     fp_above = fp - eq_desc
-    n_pos = int(pos.size)
-    tp_weight = np.cumsum(w_p[::-1]) if weighted else None
+    tp_weight = np.cumsum(w_p[::-1]) if w_p is not None else None
     n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
-    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg_total, tp_weight, n_pos_weight)
+    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg, tp_weight, n_pos_weight)
 
 
 def _roc_polyline(
