@@ -160,6 +160,14 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
             gap[left] += 1
 
 
+def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:
+    """``(start, scale)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``."""
+    span = float(u[-1] - u[0])
+    nbuckets = int(min(max(2 * u.shape[0], 1), 1 << 22))
+    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
+    return _bucket_table_kernel(u, u[0], scale, nbuckets), scale
+
+
 def _count_into_gaps(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, u: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -170,10 +178,7 @@ def _count_into_gaps(
     counted in worker threads; the counts are integers, so any split gives the same result.
     """
     m = u.shape[0]
-    span = float(u[-1] - u[0])
-    nbuckets = int(min(max(2 * m, 1), 1 << 22))
-    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
-    start = _bucket_table_kernel(u, u[0], scale, nbuckets)
+    start, scale = _bucket_table(u)
     total = sum(v.shape[0] for v, _ in chunks)
     workers = num_workers(total, SCORES_PER_WORKER)
     # each worker counts one contiguous span of the (virtual) concatenation into its own

@@ -618,6 +618,40 @@ def test_bootstrap_pixel_auroc_fast_path_equals_plain_bootstrap(n, seed, ties):
     _same_ci(fast, slow)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 8),
+    h=st.integers(4, 9),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+    case=st.sampled_from(["image auroc", "pixel auroc", "aupro 0.01", "aupro 0.3", "aupro 1"]),
+)
+def test_resampled_areas_equal_the_metric_on_each_resample(n, h, seed, ties, case):
+    # the fast paths, resample by resample, against the public metric on the resampled arrays
+    rng = np.random.default_rng(seed)
+    maps, masks = _maps_and_masks(rng, n, h, h + 2, ties)
+    if seed % 2:
+        maps = maps.astype(np.float32)
+    idx = rng.integers(0, n, size=(25, n))
+    w = np.stack([np.bincount(row, minlength=n) for row in idx]).astype(np.float64)
+    if case == "image auroc":
+        x, y = maps.max(axis=(1, 2)), masks.any(axis=(1, 2))
+        counts, metric = image_counts_module.auroc_image_counts(x, y, n), am.auroc
+    elif case == "pixel auroc":
+        x, y = maps, masks
+        counts, metric = image_counts_module.auroc_image_counts(x, y, n), am.auroc
+    else:
+        limit = float(case.split()[1])
+        x, y = maps, masks
+        counts = image_counts_module.aupro_image_counts(x, y, limit)
+        metric = functools.partial(am.aupro, fpr_limit=limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+        expected = np.array([metric(x[row], y[row]) for row in idx])
+    got = image_counts_module.resampled_areas(counts, w)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12, equal_nan=True)
+
+
 def test_bootstrap_covers_the_true_auroc_at_the_nominal_rate():
     # 200 datasets with a known AUROC: negatives N(0, 1), positives N(1, 1) -> Phi(1 / sqrt 2)
     true = scipy.stats.norm.cdf(1.0 / math.sqrt(2.0))

@@ -6,7 +6,7 @@ the multiplicity-weighted sums of the images' own counts there. This module gath
 image's counts at the distinct *positive* scores of the whole set (the thresholds of
 ``_binary_counts(..., thresholds="positives")``): its positive mass equal to each threshold, and
 its negatives equal to it or strictly between it and the next one, counted by the core's gap
-counter (``_count_into_gaps``). A resample's counts are then one sparse product with its
+counter (``_gap_count_kernel``, one lookup table for all images). A resample's counts are then one sparse product with its
 multiplicities (``scipy.sparse``), and its area comes from the same code as :func:`~anomaly_metrics.auroc` and
 :func:`~anomaly_metrics.aupro` (``_cumulate``, then ``_auroc_from_counts`` /
 ``_aupro_from_counts``).
@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._components import _region_ids
-from .._counts import _count_into_gaps, _cumulate
+from .._counts import _bucket_table, _cumulate, _gap_count_kernel
 from .._parallel import num_workers, run_tasks, split_range
 from .._pro import _aupro_from_counts, _background_floor
 from .._ranking import _auroc_from_counts
@@ -41,6 +41,9 @@ __all__ = ["ImageCounts", "aupro_image_counts", "auroc_image_counts", "resampled
 
 # Resamples per block: at most this many (resample, threshold) entries of each block's counts.
 _BLOCK_ENTRIES = 1 << 21
+# Up to this many thresholds, a block's counts are three sparse-dense products (else one
+# sparse product per resample: no (resamples, thresholds) temporaries).
+_SMALL = 1 << 12
 # Work (resamples x stored counts) per extra worker thread.
 _WORK_PER_WORKER = 1 << 24
 
@@ -92,8 +95,10 @@ def _image_counts(
     pos = scipy.sparse.csr_matrix((mass, (level.reshape(-1), image)), shape=(k, n))
     eq_rows, eq_cols, eq_vals, gap_rows, gap_cols, gap_vals = [], [], [], [], [], []
     if k:
+        start, scale = _bucket_table(u)
         for i in range(n):
-            eq_i, gap_i = _count_into_gaps([(scores[i], labels[i])], False, u)
+            eq_i, gap_i = np.zeros(k, np.int64), np.zeros(k + 1, np.int64)
+            _gap_count_kernel(scores[i], labels[i], False, u, start, scale, eq_i, gap_i)
             nz = np.flatnonzero(eq_i)
             eq_rows.append(nz)
             eq_cols.append(np.full(nz.size, i))
@@ -141,20 +146,24 @@ def aupro_image_counts(anomaly_maps: Any, masks: Any, fpr_limit: float) -> Image
 
 def _areas_of_block(st: ImageCounts, w: NDArray[np.float64]) -> NDArray[np.float64]:
     """Metric of each resample of a block (rows of multiplicities ``w``); nan when undefined."""
-    wt = np.ascontiguousarray(w.T)
-    pos, eq, gap = st.pos @ wt, st.eq @ wt, st.gap @ wt  # (K, b), (K, b), (K + 1, b)
+    if st.u.shape[0] <= _SMALL:  # few thresholds: the whole block in three products
+        block = [np.ascontiguousarray((m @ w.T).T) for m in (st.pos, st.eq, st.gap)]
     n_neg = w @ st.n_neg
     total = w @ (st.n_pos if st.n_regions is None else st.n_regions)
     out = np.full(w.shape[0], np.nan)
     for b in range(w.shape[0]):
         if n_neg[b] == 0.0 or total[b] == 0.0:
             continue  # one class missing: undefined, as the metric says with a warning
-        p = np.ascontiguousarray(pos[:, b])
+        # the resample's counts at every threshold: (K,), (K,), (K + 1,)
+        if st.u.shape[0] <= _SMALL:
+            pos, eq, gap = block[0][b], block[1][b], block[2][b]
+        else:
+            pos, eq, gap = st.pos @ w[b], st.eq @ w[b], st.gap @ w[b]
         if st.fpr_limit is None:
-            c = _cumulate(st.u, p, None, eq[:, b], gap[:, b], float(total[b]), float(n_neg[b]))
+            c = _cumulate(st.u, pos, None, eq, gap, float(total[b]), float(n_neg[b]))
             out[b] = _auroc_from_counts(c)
         else:
-            c = _cumulate(st.u, p, p, eq[:, b], gap[:, b], 0, float(n_neg[b]))
+            c = _cumulate(st.u, pos, pos, eq, gap, 0, float(n_neg[b]))
             out[b] = _aupro_from_counts(c, float(total[b]), st.fpr_limit)
     return out
 
