@@ -129,7 +129,8 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
     monotone bucket function, exact because every ``u`` in another bucket is on the right side of
     it, then a binary search inside its bucket. This is one streaming pass over the data with a
     small lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
-    Inputs are not validated; call through `_count_into_gaps`.
+    Inputs are not validated; call through `_count_into_gaps` (or with the table of
+    `_bucket_table`, as the bootstrap does image by image).
     """
     m = u.shape[0]
     lo = u[0]

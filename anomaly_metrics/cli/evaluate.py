@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import aupimo, evaluate
+from .. import aupimo, evaluate, plotting
 from .._evaluate import METRICS
 from .datasets import Problem, discover
 from .readers import LoadedCategory, load_category, read_image_scores
@@ -91,7 +91,6 @@ def _evaluate_category(
 def _write_plots(
     cat: LoadedCategory, plots_dir: Path, fpr_limit: float, report: _Reporter
 ) -> list[Path]:
-    from .. import plotting  # matplotlib only when plots are asked for
 
     maps, masks = cat.anomaly_maps, cat.masks
     labels = masks.reshape(masks.shape[0], -1).any(axis=1)
