@@ -93,7 +93,7 @@ from ._warnings import (
     UndefinedMetricWarning,
     register_wrapper_dirs,
 )
-from .compare import (
+from .stats import (
     BootstrapCI,
     ModelComparison,
     PairwiseTest,

@@ -129,7 +129,8 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
     monotone bucket function, exact because every ``u`` in another bucket is on the right side of
     it, then a binary search inside its bucket. This is one streaming pass over the data with a
     small lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
-    Inputs are not validated; call through `_count_into_gaps`.
+    Inputs are not validated; call through `_count_into_gaps` (or with the table of
+    `_bucket_table`, as the bootstrap does image by image).
     """
     m = u.shape[0]
     lo = u[0]
@@ -160,6 +161,14 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
             gap[left] += 1
 
 
+def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:
+    """``(start, scale)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``."""
+    span = float(u[-1] - u[0])
+    nbuckets = int(min(max(2 * u.shape[0], 1), 1 << 22))
+    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
+    return _bucket_table_kernel(u, u[0], scale, nbuckets), scale
+
+
 def _count_into_gaps(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, u: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -170,10 +179,7 @@ def _count_into_gaps(
     counted in worker threads; the counts are integers, so any split gives the same result.
     """
     m = u.shape[0]
-    span = float(u[-1] - u[0])
-    nbuckets = int(min(max(2 * m, 1), 1 << 22))
-    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
-    start = _bucket_table_kernel(u, u[0], scale, nbuckets)
+    start, scale = _bucket_table(u)
     total = sum(v.shape[0] for v, _ in chunks)
     workers = num_workers(total, SCORES_PER_WORKER)
     # each worker counts one contiguous span of the (virtual) concatenation into its own
@@ -261,15 +267,34 @@ def _binary_counts(
             gap = np.array([n_neg_total], np.int64)
         else:
             eq, gap = _count_into_gaps(chunks, False, u)
+    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg_total)
+
+
+def _cumulate(
+    u: NDArray[np.float64],
+    n_p: NDArray[Any],
+    w_p: NDArray[np.float64] | None,
+    eq: NDArray[Any],
+    gap: NDArray[Any],
+    n_pos: Any,
+    n_neg: Any,
+) -> _Counts:
+    """:class:`_Counts` from per-threshold counts at the ascending distinct thresholds ``u``.
+
+    ``n_p`` (and ``w_p``, the positive weight) are the positives equal to each threshold, ``eq``
+    the negatives equal to it and ``gap`` the negatives strictly between consecutive thresholds
+    (``gap[0]`` below ``u[0]``, never used). The counts may be float64 sums of per-image counts
+    weighted by how many times each image is drawn (the bootstrap's resamples). Inputs are not
+    validated.
+    """
     tp = np.cumsum(n_p[::-1])
     above = gap[:0:-1]  # negatives strictly above each threshold, below the previous one
     eq_desc = eq[::-1]
     fp = np.cumsum(above + eq_desc)
     fp_above = fp - eq_desc
-    n_pos = int(pos.size)
-    tp_weight = np.cumsum(w_p[::-1]) if weighted else None
+    tp_weight = np.cumsum(w_p[::-1]) if w_p is not None else None
     n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
-    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg_total, tp_weight, n_pos_weight)
+    return _Counts(u[::-1].copy(), tp, fp, fp_above, n_pos, n_neg, tp_weight, n_pos_weight)
 
 
 def _roc_polyline(

@@ -1,37 +1,32 @@
-"""The ``anomaly-metrics`` command line (also ``python -m anomaly_metrics``).
+"""``anomaly-metrics evaluate``: a folder of anomaly maps against ground-truth masks.
 
-``anomaly-metrics evaluate --anomaly-maps DIR --ground-truth DIR [...]``
-    evaluates a folder of anomaly maps against ground-truth masks (MVTec AD layout or a flat
-    folder), category by category, prints an aligned table with a mean row and writes JSON / CSV
-    and plots.
-``anomaly-metrics demo [--out DIR]``
-    writes a small synthetic MVTec-layout set and evaluates it through the same path.
-
-A user's mistake (a missing, unreadable or inconsistent file) is reported as one line per
-problem naming the file, with exit status 1, never a traceback; ``--skip-invalid`` reports the
-problems as warnings and evaluates what is left. Usage errors exit with status 2.
+Category by category: discover the pairs (:mod:`.datasets`), read them (:mod:`.readers`),
+:func:`anomaly_metrics.evaluate` them, print an aligned table with a mean row and write JSON / CSV
+and plots. A user's mistake (a missing, unreadable or inconsistent file) is reported as one line
+per problem naming the file, with exit status 1, never a traceback; ``skip_invalid`` reports the
+problems as warnings and evaluates what is left.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import math
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._evaluate import METRICS, evaluate
-from ._io import LoadedCategory, Problem, discover, load_category, read_image_scores
+from .. import aupimo, evaluate, plotting
+from .._evaluate import METRICS
+from .datasets import Problem, discover
+from .readers import LoadedCategory, load_category, read_image_scores
 
-__all__ = ["main"]
+__all__ = ["SHORT_NAMES", "format_table", "run_evaluate"]
 
 #: Column headers of the printed table.
 SHORT_NAMES = {
@@ -96,7 +91,6 @@ def _evaluate_category(
 def _write_plots(
     cat: LoadedCategory, plots_dir: Path, fpr_limit: float, report: _Reporter
 ) -> list[Path]:
-    from . import plotting
 
     maps, masks = cat.anomaly_maps, cat.masks
     labels = masks.reshape(masks.shape[0], -1).any(axis=1)
@@ -148,8 +142,6 @@ def _write_plots(
 
 def _per_image_aupimo(cat: LoadedCategory, report: _Reporter) -> dict[str, float | None]:
     """Each image's AUPIMO (None for normal images or when AUPIMO is undefined here)."""
-    from ._pimo import aupimo
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -341,197 +333,3 @@ def run_evaluate(
     if plot_files:
         print(f"plots: {len(plot_files)} PNG files in {plots}", file=out)
     return 0
-
-
-def run_demo(
-    out_dir: str | os.PathLike[str] | None = None,
-    *,
-    progress: bool = True,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
-    """The ``demo`` command: write the synthetic set, then run :func:`run_evaluate` on it."""
-    from ._demo import write_demo_dataset
-
-    out = stdout or sys.stdout
-    root = (
-        Path(out_dir)
-        if out_dir is not None
-        else Path(tempfile.mkdtemp(prefix="anomaly-metrics-demo-"))
-    )
-    t0 = time.perf_counter()
-    maps_dir, gt_dir = write_demo_dataset(root)
-    print(
-        f"demo: synthetic MVTec AD-layout set written to {root} "
-        f"({time.perf_counter() - t0:.1f} s)\n"
-        f"      anomaly-metrics evaluate --anomaly-maps {maps_dir} --ground-truth {gt_dir}\n",
-        file=out,
-    )
-    return run_evaluate(
-        maps_dir,
-        gt_dir,
-        output=root / "results.json",
-        plots=root / "plots",
-        progress=progress,
-        stdout=stdout,
-        stderr=stderr,
-    )
-
-
-def _fpr_limit(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got '{text}'") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
-def _output_path(text: str) -> str:
-    if Path(text).suffix.lower() not in (".json", ".csv"):
-        raise argparse.ArgumentTypeError(f"must end in .json or .csv, got '{text}'")
-    return text
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got '{text}'")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``anomaly-metrics``."""
-    parser = argparse.ArgumentParser(
-        prog="anomaly-metrics",
-        description="Exact and fast evaluation of visual anomaly detection.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{evaluate,demo}")
-    ev = sub.add_parser(
-        "evaluate",
-        help="evaluate a folder of anomaly maps against ground-truth masks",
-        description=(
-            "Evaluate anomaly maps against ground-truth masks, per category. Layouts: MVTec AD "
-            "(maps DIR/<category>/test/<defect>/<name>.tiff|tif|png|npy, masks "
-            "GT/<category>/ground_truth/<defect>/<name>_mask.png, 'good' images without a "
-            "mask) or flat (DIR/<name>.* and GT/<name>[_mask].*, matched by stem)."
-        ),
-    )
-    ev.add_argument("--anomaly-maps", required=True, metavar="DIR", help="folder of anomaly maps")
-    ev.add_argument(
-        "--ground-truth", required=True, metavar="DIR", help="folder of ground-truth masks"
-    )
-    ev.add_argument("--categories", nargs="+", metavar="NAME", help="only these categories")
-    ev.add_argument(
-        "--metrics",
-        nargs="+",
-        metavar="NAME",
-        choices=METRICS,
-        help=f"only these metrics, out of: {', '.join(METRICS)} (default: all)",
-    )
-    ev.add_argument(
-        "--fpr-limit", type=_fpr_limit, default=0.3, help="AU-PRO integration limit (default 0.3)"
-    )
-    ev.add_argument(
-        "--output", type=_output_path, metavar="FILE", help="write results to FILE (.json or .csv)"
-    )
-    ev.add_argument("--plots", metavar="DIR", help="write PNG figures of the curves to DIR")
-    ev.add_argument(
-        "--image-scores",
-        metavar="CSV",
-        help="CSV of name,score rows (name: map path relative to --anomaly-maps, extension "
-        "optional); default image score: the map maximum",
-    )
-    ev.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="report problems with the input as warnings and evaluate the rest",
-    )
-    ev.add_argument(
-        "--per-image",
-        action="store_true",
-        help="also write each image's AUPIMO into the JSON --output (for `compare`)",
-    )
-    ev.add_argument(
-        "--workers", type=_positive_int, help="threads for loading (default: min(8, CPUs))"
-    )
-    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
-    demo = sub.add_parser(
-        "demo",
-        help="evaluate a synthetic MVTec AD-layout set written on the fly",
-        description="Write a small synthetic set (2 categories) as TIFF/PNG files and evaluate "
-        "it exactly as `evaluate` would: table, results.json and plots.",
-    )
-    demo.add_argument(
-        "--out", metavar="DIR", help="where to write (default: a new temporary folder)"
-    )
-    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
-    cmp = sub.add_parser(
-        "compare",
-        help="compare models on per-image results: paired tests, Holm-corrected",
-        description="Compare models on the per-image values (AUPIMO by default) of result files "
-        "written by `evaluate --per-image`, one file per model: every pairwise paired test, "
-        "Holm-corrected, a ranking by average rank and the groups that cannot be told apart.",
-    )
-    cmp.add_argument("results", nargs="+", metavar="RESULT.json", help="one result file per model")
-    cmp.add_argument("--metric", default="aupimo", help="per-image metric (default aupimo)")
-    cmp.add_argument("--test", choices=("wilcoxon", "ttest"), default="wilcoxon")
-    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
-    cmp.add_argument("--names", nargs="+", metavar="NAME", help="model names, one per file")
-    cmp.add_argument("--category", help="compare on this category only")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with `argv` (default ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse reports usage errors itself, with status 2
-        return int(exc.code) if isinstance(exc.code, int) else 2
-    try:
-        if args.command == "compare":
-            from .compare import compare_results_files
-
-            try:
-                print(
-                    compare_results_files(
-                        args.results,
-                        metric=args.metric,
-                        test=args.test,
-                        alpha=args.alpha,
-                        names=args.names,
-                        category=args.category,
-                    )
-                )
-            except (OSError, ValueError, TypeError) as err:
-                print(f"anomaly-metrics compare: error: {err}", file=sys.stderr)
-                return 1
-            return 0
-        if args.command == "demo":
-            return run_demo(args.out, progress=not args.no_progress)
-        return run_evaluate(
-            args.anomaly_maps,
-            args.ground_truth,
-            categories=args.categories,
-            metrics=args.metrics,
-            fpr_limit=args.fpr_limit,
-            output=args.output,
-            plots=args.plots,
-            image_scores=args.image_scores,
-            per_image=args.per_image,
-            skip_invalid=args.skip_invalid,
-            workers=args.workers,
-            progress=not args.no_progress,
-        )
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
