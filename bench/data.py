@@ -235,7 +235,7 @@ def apply_layout(ds: Dataset, layout: str, seed: int = 0) -> Dataset:
     elif layout == "outliers":
         rng = np.random.default_rng([seed, *maps.shape, 7])
         maps = maps.copy()
-        k = max(4, maps.size // 100_000)
+        k = min(maps.size, max(4, maps.size // 100_000))
         maps.reshape(-1)[rng.choice(maps.size, size=k, replace=False)] = _OUTLIER
         scores = np.maximum(scores, maps.reshape(len(maps), -1).max(axis=1))
     elif layout == "half-defect":

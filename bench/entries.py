@@ -197,6 +197,7 @@ TABLE: list[tuple[Any, ...]] = [
 ]
 # fmt: on
 
+
 def _source(row: Row, level: str) -> tuple[Callable[..., Any], tuple[str, ...]]:
     """The row's build and what its source needs (before the row's own ``requires``)."""
     kind, _, target = row.source.partition(":")
@@ -233,7 +234,9 @@ def _entry(row: Row) -> Entry:
 
 def _registry() -> list[Entry]:
     rows = [Row(*r) for r in LEVEL_TABLE]
-    expanded = [r._replace(metric=r.metric.format(lv=lv)) for lv in ("image", "pixel") for r in rows]
+    expanded = [
+        r._replace(metric=r.metric.format(lv=lv)) for lv in ("image", "pixel") for r in rows
+    ]
     out: list[Entry] = []
     for row in expanded + [Row(*r) for r in TABLE]:
         out.append(_entry(row))

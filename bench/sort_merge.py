@@ -75,7 +75,7 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def aupr(scores: np.ndarray, labels: np.ndarray) -> float:
     """Average precision: sum over distinct positive scores of (recall step) * precision."""
-    values, tp, fp, pos, _ = _positive_counts(scores, labels)
+    _, tp, fp, pos, _ = _positive_counts(scores, labels)
     step = np.diff(np.append(pos.size - tp, pos.size))  # positives tied at each value
     return float(np.sum(step / pos.size * (tp / (tp + fp))))
 
