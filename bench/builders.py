@@ -50,15 +50,24 @@ def inputs(ds: Dataset, level: str) -> tuple[np.ndarray, np.ndarray]:
     return ds.anomaly_maps, ds.masks
 
 
-def core(name: str, level: str, value: Callable[[Any], Any] = float, **kwargs: Any) -> Build:
-    """``anomaly_metrics.<name>(scores, labels, **kwargs)``, its result through ``value``."""
+def core(
+    name: str,
+    level: str,
+    value: Callable[[Any], Any] = float,
+    on: str | None = None,
+    **kwargs: Any,
+) -> Build:
+    """``anomaly_metrics.<name>(scores, labels, **kwargs)``, its result through ``value``;
+    with ``on="maps"`` / ``on="masks"`` the function takes that one array only."""
 
     def build(ds: Dataset) -> Callable[[], Any]:
         import anomaly_metrics as am
 
         fn = getattr(am, name)
-        x, y = inputs(ds, level)
-        return lambda: value(fn(x, y, **kwargs))
+        args = inputs(ds, level)
+        if on is not None:
+            args = (ds.anomaly_maps if on == "maps" else ds.masks,)
+        return lambda: value(fn(*args, **kwargs))
 
     return build
 

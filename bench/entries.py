@@ -5,7 +5,8 @@ expanded for the image and the pixel level) is ``(metric, impl, kind, source, ar
 requires, memory, value)``; a short row leaves the trailing columns at their defaults. ``source``
 says what is called (the builders are in :mod:`bench.builders`):
 
-- ``am:NAME``: our core function ``anomaly_metrics.NAME(scores, labels, **args)``;
+- ``am:NAME``: our core function ``anomaly_metrics.NAME(scores, labels, **args)`` (with
+  ``args["on"]`` ``"maps"`` or ``"masks"``: of that one array);
 - ``amt:CLASS`` / ``anomalib:CLASS``: our ``anomaly_metrics_torch.CLASS`` / ``anomalib.metrics.CLASS``,
   used the way a training loop uses it (construct, ``update`` per batch of 32 images, ``compute``;
   ``args`` go to the constructor, ``fields`` as anomalib's);
@@ -160,11 +161,11 @@ TABLE: list[tuple[Any, ...]] = [
     ("pixel_aupr", "sort-merge", "peer", "fn:bench.sort_merge.aupr", {}, _SORT_MERGE),
     ("pixel_f1_max", "sort-merge", "peer", "fn:bench.sort_merge.f1_max", {}, _SORT_MERGE),
     ("pixel_f1_adaptive_threshold", "sort-merge", "peer", "fn:bench.sort_merge.f1_adaptive_threshold", {}, _SORT_MERGE),
-    ("min_max", "ours", "ours", "am:min_max", {}, "", (), None, b.floats),
+    ("min_max", "ours", "ours", "am:min_max", {"on": "maps"}, "", (), None, b.floats),
     ("min_max", "ours-torch", "ours-torch", "amt:MinMax", {"fields": ["anomaly_map"]}),
     ("min_max", "anomalib", "peer", "anomalib:MinMax", {"fields": ["anomaly_map"]}),
     ("min_max", "numpy", "peer", "special:min_max_numpy", {}, "np.min + np.max"),
-    (_CC, "ours", "ours", "am:connected_components", {}, "", (), None, b.components_count),
+    (_CC, "ours", "ours", "am:connected_components", {"on": "masks"}, "", (), None, b.components_count),
     (_CC, "scipy", "peer", "special:cc_scipy", {}, "ndimage.label per image", ("scipy",)),
     (_CC, "opencv", "peer", "special:cc_opencv", {}, "per image", ("cv2",)),
     (_CC, "anomalib", "peer", "special:cc_anomalib", {}, "connected_components_cpu", ("torch", "anomalib.utils.cv:connected_components_cpu")),
