@@ -319,13 +319,17 @@ def render(res: dict[str, Any]) -> str:
         "peak memory is the resident-memory high-water mark above what was in use before the "
         "call, for the first full-size call (`first`) and the largest of the repeated calls; "
         "`x scores`: those peaks / the bytes of the scores (maps, or image scores for image "
-        "metrics). `x np.sort`: time / `np.sort` of the same float32 pixels; `x ours`: time / our "
-        "core function; `diff`: largest absolute difference to our value. Torch classes are "
-        "timed as update (batches of 32 images) + compute; the compute share is in the notes. "
-        "The torch adapter's overhead is measured separately, in one process (`ours-torch-ab`): "
-        "each call times the core function and the class's `compute` on the same data, in "
-        "alternating order; `compute / core` is the median of the per-call ratios.",
+        "metrics). `x np.sort`: time / `np.sort` of the same pixels; `x ours`: time / our "
+        "core function; `diff`: largest absolute difference to our value.",
     ]
+    if res.get("sizes"):
+        lines[-1] += (
+            " Torch classes are timed as update (batches of 32 images) + compute; the compute "
+            "share is in the notes. The torch adapter's overhead is measured separately, in one "
+            "process (`ours-torch-ab`): each call times the core function and the class's "
+            "`compute` on the same data, in alternating order; `compute / core` is the median "
+            "of the per-call ratios."
+        )
     if res.get("options", {}).get("shared_process"):
         lines += [
             "",
@@ -455,7 +459,8 @@ def render_layouts(layouts: list[dict[str, Any]], entries: dict[str, Any]) -> li
         "",
         "The same set with its values changed (`python -m bench --layouts`; see `bench/data.py`). "
         "`x np.sort`: time / `np.sort` of the same pixels (in the layout's dtype); `x ours`: "
-        "time / ours; `diff`: largest absolute difference to ours.",
+        "time / ours; `diff`: largest absolute difference to ours; peaks as ratios to the maps' "
+        "bytes (in the layout's dtype: a uint8 map is a quarter of a float32 one).",
     ]
     for info in layouts:
         rows = compare(info, entries)
