@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .data import parse_size
+from .data import LAYOUTS, parse_size
 
 DEFAULT_SIZES = ["100x256x256", "500x256x256"]
 QUICK_SIZES = ["40x128x128"]
@@ -56,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
         help="also the scaling table (1e6..1e8 pixels; a few minutes, ~0.5 GB of cached data)",
     )
     p.add_argument("--scaling-only", action="store_true", help="only the scaling table")
+    p.add_argument(
+        "--layout",
+        default="mvtec",
+        choices=LAYOUTS,
+        help="value layout of the synthetic set for the main suite (default mvtec; see bench/data.py)",
+    )
+    p.add_argument(
+        "--layouts",
+        nargs="?",
+        const=",".join(LAYOUTS),
+        metavar="NAMES",
+        help="only the value-layout tables: ours and sort-merge for pixel AUROC and AU-PRO, and "
+        f"np.sort, on each layout (comma-separated; default all: {','.join(LAYOUTS)}); on the "
+        "first --size (default 100x256x256)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, help="cache of generated sets (default: temp dir)")
     p.add_argument(
@@ -83,6 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     return p  # fmt: skip
 
 
+def _only(machine: dict[str, object], **parts: object) -> dict[str, object]:
+    """A results file of the layout or scaling tables only (machine first, no sizes)."""
+    from .entries import ENTRIES
+
+    entries = {
+        e.id: {"metric": e.metric, "impl": e.impl, "kind": e.kind, "note": e.note} for e in ENTRIES
+    }
+    return {
+        "machine": machine,
+        "schema": 2,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "entries": entries,
+        "sizes": [],
+        **parts,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     from . import report
@@ -91,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report.render(json.loads(a.report.read_text())), end="")
         return 0
     if a.update_readme:
-        report.update_readme(json.loads(a.update_readme.read_text()), a.readme)
+        from .readme import update_readme
+
+        update_readme(json.loads(a.update_readme.read_text()), a.readme)
         print(f"updated {a.readme}", file=sys.stderr)
         return 0
 
@@ -109,14 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     repeats = a.repeats if a.repeats is not None else (3 if quick else 5)
     budget = a.budget if a.budget is not None else (2.0 if quick else 20.0)
     t0 = time.perf_counter()
-    if a.scaling_only:
-        res = {
-            "schema": 1,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": runner.machine_info(),
-            "sizes": [],
-            "scaling": runner.run_scaling(repeats=min(repeats, 3), budget=budget, timeout=a.timeout, seed=a.seed, data_dir=a.data_dir),
-        }  # fmt: skip
+    if a.layouts:
+        names = _csv(a.layouts) or list(LAYOUTS)
+        unknown = sorted(set(names) - set(LAYOUTS))
+        if unknown:
+            raise SystemExit(f"--layouts: unknown layouts {unknown}; known: {', '.join(LAYOUTS)}")
+        res = _only(
+            runner.machine_info(),
+            layouts=runner.run_layouts(sizes[0], names, repeats=repeats, budget=budget, timeout=a.timeout, seed=a.seed, data_dir=a.data_dir, shared_process=quick),
+            options={"sizes": [list(sizes[0])], "repeats": repeats, "budget_s": budget, "seed": a.seed, "shared_process": quick},
+        )  # fmt: skip
+    elif a.scaling_only:
+        res = _only(
+            runner.machine_info(),
+            scaling=runner.run_scaling(repeats=min(repeats, 3), budget=budget, timeout=a.timeout, seed=a.seed, data_dir=a.data_dir),
+        )  # fmt: skip
     else:
         res = runner.run_suite(
             sizes,
@@ -132,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=a.seed,
             data_dir=a.data_dir,
             shared_process=quick,
+            layout=a.layout,
         )
     res["total_s"] = time.perf_counter() - t0
     text = json.dumps(res, indent=1)

@@ -9,8 +9,23 @@ that cause false positives, so the classes overlap like a real model's output (1
 about 2 % defect pixels, pixel AUROC 0.967, AU-PRO 0.864, image AUROC 0.90, AUPIMO 0.32). Image
 scores are the map maximum plus noise.
 
-The set depends only on ``(n, h, w, seed)`` and :data:`GENERATOR_VERSION`; it is cached on disk as
-``.npy`` files so that every benchmark subprocess loads the same arrays in a fraction of a second.
+Value layouts (:data:`LAYOUTS`): the same set with its values changed the way other models and
+file formats change them, ranks kept where the layout allows (:func:`apply_layout`):
+
+- ``mvtec``: the set as generated (float32, roughly -4 to 12, almost every score distinct);
+- ``heavy-tail``: ``exp(20 * (u - 0.5))`` of the scores min-max scaled to ``u`` in [0, 1]: values
+  from 4.5e-5 to 2.2e4, what likelihood-based models produce (float32);
+- ``float16``: the maps rounded to float16 (about 30k distinct values, massive ties; MVTec AD 2
+  asks for float16 TIFFs);
+- ``uint8``: 256 levels (the min-max scaled maps times 255, rounded; dtype uint8);
+- ``half-defect``: 50 % defect pixels (the masks of the anomalous images grown over their
+  highest-scoring pixels; the maps unchanged);
+- ``outliers``: a few scores (one pixel in 100k, at least 4) set to 1e30 (float32);
+- ``signed-wide``: the scores min-max scaled to [-500, 500] (float32).
+
+The set depends only on ``(n, h, w, seed, layout)`` and :data:`GENERATOR_VERSION`; it is cached on
+disk as ``.npy`` files so that every benchmark subprocess loads the same arrays in a fraction of a
+second.
 """
 
 from __future__ import annotations
@@ -22,7 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GENERATOR_VERSION", "Dataset", "generate", "load", "parse_size", "prepare"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "LAYOUTS",
+    "Dataset",
+    "apply_layout",
+    "generate",
+    "load",
+    "parse_size",
+    "prepare",
+]
 
 # Bump when the generated values change, so that stale caches are not reused.
 GENERATOR_VERSION = 1
@@ -38,9 +62,9 @@ _EDGE_SIGMA = 1.5  # blur of a defect's signal (it bleeds a little outside the m
 class Dataset:
     """One synthetic evaluation set (arrays in memory)."""
 
-    anomaly_maps: np.ndarray  # (N, H, W) float32
+    anomaly_maps: np.ndarray  # (N, H, W) float32 (float16 or uint8 in those layouts)
     masks: np.ndarray  # (N, H, W) bool
-    image_scores: np.ndarray  # (N,) float32
+    image_scores: np.ndarray  # (N,) same dtype as the maps
     image_labels: np.ndarray  # (N,) bool
 
     @property
@@ -135,8 +159,10 @@ def _bump(patch: np.ndarray, amplitude: float) -> np.ndarray:
     return (p * np.float32(amplitude / max(float(p.max()), 1e-6))).astype(np.float32)
 
 
-def generate(n: int, h: int, w: int, seed: int = 0) -> Dataset:
-    """Generate the set (deterministic in ``(n, h, w, seed)``)."""
+def generate(n: int, h: int, w: int, seed: int = 0, layout: str = "mvtec") -> Dataset:
+    """Generate the set (deterministic in ``(n, h, w, seed, layout)``)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}.")
     rng = np.random.default_rng([seed, n, h, w, GENERATOR_VERSION])
     n_normal = round(_NORMAL_FRACTION * n)
     if n >= 2:
@@ -172,7 +198,61 @@ def generate(n: int, h: int, w: int, seed: int = 0) -> Dataset:
         if is_anomalous[i] and not masks[i].any():  # a blob entirely cut off: keep the label true
             masks[i, h // 2, w // 2] = True
     image_scores = maps.reshape(n, -1).max(axis=1) + rng.normal(0.0, 0.25, n).astype(np.float32)
-    return Dataset(maps, masks, image_scores.astype(np.float32), masks.reshape(n, -1).any(axis=1))
+    ds = Dataset(maps, masks, image_scores.astype(np.float32), masks.reshape(n, -1).any(axis=1))
+    return apply_layout(ds, layout, seed)
+
+
+LAYOUTS = ("mvtec", "heavy-tail", "float16", "uint8", "half-defect", "outliers", "signed-wide")
+_DEFECT_FRACTION = 0.5  # of the half-defect layout
+_OUTLIER = 1e30
+
+
+def _unit(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Maps and image scores min-max scaled (over both) to [0, 1], in float64."""
+    lo = min(float(ds.anomaly_maps.min()), float(ds.image_scores.min()))
+    hi = max(float(ds.anomaly_maps.max()), float(ds.image_scores.max()))
+    span = hi - lo if hi > lo else 1.0
+    return (ds.anomaly_maps - lo) / span, (ds.image_scores.astype(np.float64) - lo) / span
+
+
+def apply_layout(ds: Dataset, layout: str, seed: int = 0) -> Dataset:
+    """The set with its values in another layout (see the module docstring); ranks kept where
+    the layout allows (float16 and uint8 merge close scores into ties, outliers move a few)."""
+    if layout == "mvtec":
+        return ds
+    maps, scores, masks = ds.anomaly_maps, ds.image_scores, ds.masks
+    if layout in ("heavy-tail", "uint8", "signed-wide"):
+        u_maps, u_scores = _unit(ds)
+        if layout == "heavy-tail":
+            f = lambda u: np.exp(20.0 * (u - 0.5)).astype(np.float32)  # noqa: E731
+        elif layout == "uint8":
+            f = lambda u: np.round(255.0 * u).astype(np.uint8)  # noqa: E731
+        else:
+            f = lambda u: (1000.0 * u - 500.0).astype(np.float32)  # noqa: E731
+        maps, scores = f(u_maps), f(u_scores)
+    elif layout == "float16":
+        maps, scores = maps.astype(np.float16), scores.astype(np.float16)
+    elif layout == "outliers":
+        rng = np.random.default_rng([seed, *maps.shape, 7])
+        maps = maps.copy()
+        k = min(maps.size, max(4, maps.size // 100_000))
+        maps.reshape(-1)[rng.choice(maps.size, size=k, replace=False)] = _OUTLIER
+        scores = np.maximum(scores, maps.reshape(len(maps), -1).max(axis=1))
+    elif layout == "half-defect":
+        anomalous = masks.reshape(len(masks), -1).any(axis=1)
+        need = int(_DEFECT_FRACTION * masks.size) - int(masks.sum())
+        if need > 0 and anomalous.any():
+            # the highest-scoring pixels of the anomalous images become defect pixels
+            pixels = maps[anomalous]
+            free = pixels[~masks[anomalous]]
+            k = min(need, free.size)
+            t = np.partition(free, free.size - k)[free.size - k]
+            masks = masks.copy()
+            masks[anomalous] |= pixels >= t
+    else:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}.")
+    labels = masks.reshape(len(masks), -1).any(axis=1)
+    return Dataset(np.ascontiguousarray(maps), masks, np.ascontiguousarray(scores), labels)
 
 
 def default_cache_dir() -> Path:
@@ -184,14 +264,22 @@ def default_cache_dir() -> Path:
 _FILES = ("anomaly_maps", "masks", "image_scores", "image_labels")
 
 
-def prepare(n: int, h: int, w: int, seed: int = 0, cache_dir: Path | None = None) -> Path:
+def prepare(
+    n: int,
+    h: int,
+    w: int,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    layout: str = "mvtec",
+) -> Path:
     """Generate the set once and cache it; return its folder."""
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = root / f"v{GENERATOR_VERSION}-{n}x{h}x{w}-seed{seed}"
+    tag = "" if layout == "mvtec" else f"-{layout}"
+    folder = root / f"v{GENERATOR_VERSION}-{n}x{h}x{w}-seed{seed}{tag}"
     if all((folder / f"{name}.npy").exists() for name in _FILES):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    ds = generate(n, h, w, seed)
+    ds = generate(n, h, w, seed, layout)
     for name in _FILES:
         tmp = folder / f"{name}.tmp.npy"
         np.save(tmp, getattr(ds, name))

@@ -1,19 +1,18 @@
 """Run the suite: every available entry, each in a fresh subprocess, on each size.
 
 Also the Numba compile measurement (the cold call of every ``ours`` entry with an empty Numba
-cache, once, on the first size) and the scaling runs (time against the number of pixels, with the
-fitted growth exponent).
+cache, once, on the first size), the scaling runs (time against the number of pixels, with the
+fitted growth exponent) and the value-layout runs (ours and the sort-merge peer against ``np.sort``
+on each layout of :data:`bench.data.LAYOUTS`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import importlib
-import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,28 +25,31 @@ import numpy as np
 
 from . import data as _data
 from .entries import ENTRIES, METRICS, Entry
+from .machine import machine_info
 
-__all__ = ["SCALING_METRICS", "SCALING_SIZES", "available", "machine_info", "run_suite"]
+__all__ = [
+    "LAYOUT_ENTRIES",
+    "SCALING_METRICS",
+    "SCALING_SIZES",
+    "available",
+    "machine_info",
+    "run_layouts",
+    "run_suite",
+]
 
 _ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the bench package
 
 # ~1e6, 5e6, 2.3e7 and 1e8 pixels of 256 x 256 images
 SCALING_SIZES = [(16, 256, 256), (76, 256, 256), (350, 256, 256), (1526, 256, 256)]
 SCALING_METRICS = ["pixel_auroc:ours", "aupro:ours", "aupimo:ours", "floor:np.sort"]
-
-_DISTRIBUTIONS = (
-    "anomaly-metrics",
-    "numpy",
-    "numba",
-    "scipy",
-    "scikit-learn",
-    "torch",
-    "torchmetrics",
-    "anomalib",
-    "adeval",
-    "opencv-python",
-    "opencv-python-headless",
-)
+# timed on every value layout
+LAYOUT_ENTRIES = [
+    "pixel_auroc:ours",
+    "pixel_auroc:sort-merge",
+    "aupro:ours",
+    "aupro:sort-merge",
+    "floor:np.sort",
+]
 
 _avail_cache: dict[str, str | None] = {}
 
@@ -80,34 +82,6 @@ def available(entry: Entry) -> str | None:
     return None
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU, memory, load, Python and library versions (for the results file and the README)."""
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo") as f:
-            info["memory_gib"] = round(int(f.readline().split()[1]) / 2**20, 1)
-        info["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
-    versions = {}
-    for dist in _DISTRIBUTIONS:  # from the installed metadata: no import needed
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    info["versions"] = versions
-    return info
-
-
 def _spawn(
     entries: list[Entry],
     folder: Path,
@@ -116,6 +90,7 @@ def _spawn(
     budget: float,
     timeout: float,
     env_extra: dict[str, str] | None = None,
+    warmup_fraction: float = 0.1,
 ) -> list[dict[str, Any]]:
     """Measure ``entries`` in one fresh worker process; one result per entry."""
     env = dict(os.environ)
@@ -126,6 +101,7 @@ def _spawn(
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "bench.worker", "--data", str(folder), "--out", str(out)]
         cmd += ["--repeats", str(repeats), "--budget", str(budget)]
+        cmd += ["--warmup-fraction", str(warmup_fraction)]
         for e in entries:
             cmd += ["--entry", e.id]
         t0 = time.perf_counter()
@@ -213,6 +189,7 @@ def run_suite(
     seed: int = 0,
     data_dir: Path | None = None,
     shared_process: bool = False,
+    layout: str = "mvtec",
 ) -> dict[str, Any]:
     """Run the selected entries on every size; return the results (see :mod:`bench.report`).
 
@@ -223,9 +200,9 @@ def run_suite(
     entries = _select(metrics, impls, kinds)
     started = _dt.datetime.now().astimezone()
     results: dict[str, Any] = {
-        "schema": 1,
+        "machine": machine_info(),  # first: what every timing depends on
+        "schema": 2,
         "created": started.isoformat(timespec="seconds"),
-        "machine": machine_info(),
         "options": {
             "sizes": [list(s) for s in sizes],
             "repeats": repeats,
@@ -235,6 +212,7 @@ def run_suite(
             "seed": seed,
             "generator_version": _data.GENERATOR_VERSION,
             "shared_process": shared_process,
+            "layout": layout,
         },
         "metrics": {k: {"level": v[0], "label": v[1]} for k, v in METRICS.items()},
         "entries": {
@@ -246,18 +224,8 @@ def run_suite(
     for si, size in enumerate(sizes):
         n, h, w = size
         t0 = time.perf_counter()
-        folder = _data.prepare(n, h, w, seed, data_dir)
-        ds = _data.load(folder)
-        size_info: dict[str, Any] = {
-            "size": [n, h, w],
-            "pixels": n * h * w,
-            "maps_bytes": int(ds.anomaly_maps.nbytes),
-            "defect_fraction": float(ds.masks.mean()),
-            "normal_images": int((~ds.image_labels).sum()),
-            "prepare_s": time.perf_counter() - t0,
-            "runs": [],
-        }
-        del ds
+        folder = _data.prepare(n, h, w, seed, data_dir, layout)
+        size_info = _describe_set(folder, layout, t0)
         _log(f"== {n} x {h} x {w} ({n * h * w / 1e6:.1f}M pixels), data in {folder}")
         todo: list[tuple[int, Entry]] = []
         runs: list[dict[str, Any] | None] = [None] * len(entries)
@@ -291,6 +259,7 @@ def run_suite(
                         budget=budget,
                         timeout=timeout,
                         env_extra={"NUMBA_CACHE_DIR": cache},
+                        warmup_fraction=0.0,
                     )[0]
                 if cold.get("status") == "ok":
                     res["cold_nocache_s"] = cold["cold_s"]
@@ -305,6 +274,63 @@ def run_suite(
         )  # fmt: skip
     results["finished"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     return results
+
+
+def _describe_set(folder: Path, layout: str, t0: float) -> dict[str, Any]:
+    ds = _data.load(folder)
+    n, h, w = ds.shape
+    return {
+        "size": [n, h, w],
+        "pixels": n * h * w,
+        "layout": layout,
+        "dtype": str(ds.anomaly_maps.dtype),
+        "maps_bytes": int(ds.anomaly_maps.nbytes),
+        "scores_bytes": int(ds.image_scores.nbytes),
+        "defect_fraction": float(ds.masks.mean()),
+        "normal_images": int((~ds.image_labels).sum()),
+        "prepare_s": time.perf_counter() - t0,
+        "runs": [],
+    }
+
+
+def run_layouts(
+    size: tuple[int, int, int],
+    layouts: Iterable[str] | None = None,
+    *,
+    repeats: int = 3,
+    budget: float = 20.0,
+    timeout: float = 900.0,
+    seed: int = 0,
+    data_dir: Path | None = None,
+    shared_process: bool = False,
+) -> list[dict[str, Any]]:
+    """Time :data:`LAYOUT_ENTRIES` on each value layout of one size (each entry a fresh process,
+    or one process per layout with ``shared_process``)."""
+    out = []
+    n, h, w = size
+    for layout in layouts or _data.LAYOUTS:
+        t0 = time.perf_counter()
+        folder = _data.prepare(n, h, w, seed, data_dir, layout)
+        info = _describe_set(folder, layout, t0)
+        info["distinct_values"] = int(np.unique(_data.load(folder).anomaly_maps).size)
+        _log(f"== layout {layout}: {n} x {h} x {w} {info['dtype']}")
+        entries = [next(x for x in ENTRIES if x.id == i) for i in LAYOUT_ENTRIES]
+        todo = [e for e in entries if available(e) is None]
+        done: dict[str, dict[str, Any]] = {}
+        if shared_process and todo:
+            batch = _spawn(todo, folder, repeats=repeats, budget=budget, timeout=timeout)
+            done = {r["entry"]: r for r in batch}
+        for e in entries:
+            if e.id in done:
+                res = done[e.id]
+            elif e in todo:
+                res = _spawn([e], folder, repeats=repeats, budget=budget, timeout=timeout)[0]
+            else:
+                res = {"entry": e.id, "status": "skipped", "reason": available(e)}
+            _log(f"  {e.id}: {_describe(res)}")
+            info["runs"].append(res)
+        out.append(info)
+    return out
 
 
 def run_scaling(

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not an installed package
     sys.path.insert(0, str(ROOT))
 
-from bench import data, report, runner  # noqa: E402
+from bench import builders, data, entries, readme, report, runner, sort_merge  # noqa: E402
 from bench.entries import ENTRIES, METRICS, by_id  # noqa: E402
-from bench.worker import measure  # noqa: E402
+from bench.worker import measure, warmup_subset  # noqa: E402
 
 TINY = (12, 160, 160)  # 5 normal images: 128k normal pixels, enough for the 1e-5 AUPIMO bound
 
@@ -36,6 +36,7 @@ TOLERANCE = {
     "ours-torch": 1e-12,  # calls the core
     "ours-torch-ab": 1e-12,  # the same class, timed against the core in one process
     "ours-separate": 1e-12,  # the same functions one by one
+    "sort-merge": 1e-12,  # exact: integer counts, float64 areas
     "mvtec-ref": 1e-6,  # float32 FPR in the official algorithm
     "torchmetrics": 1e-6,  # sigmoid applied in float32
     "anomalib": 1e-4,  # sigmoid, float32 accumulation, '>' instead of '>='
@@ -104,8 +105,6 @@ def test_registry_is_consistent() -> None:
 
 def test_paired_entry_alternates_order_and_records_ratio() -> None:
     """Core first on even calls, class first on odd; ratio = compute / core of the same call."""
-    from bench import entries
-
     log: list[str] = []
 
     class FakeMetric:
@@ -123,7 +122,7 @@ def test_paired_entry_alternates_order_and_records_ratio() -> None:
         raise AssertionError
 
     torch_build.setup = lambda ds: (FakeMetric, [object(), object()])  # type: ignore[attr-defined]
-    fn = entries._paired(core_build, torch_build)(None)
+    fn = builders.paired(core_build, torch_build)(None)
     orders = []
     for _ in range(4):
         log.clear()
@@ -210,8 +209,8 @@ def test_report_overhead_rows_table_and_target() -> None:
     what, measured, _ = _torch_target(_overhead_results(("pixel_auroc",)))
     assert "1 paired in-process, 1 cross-process" in what and measured == "1.80x"
     # the README table lists the torch class, not the A/B entry
-    readme = report.render_readme(res)
-    assert "ours-torch 2.00x" in readme and "ours-torch-ab" not in readme
+    section = readme.render_readme(res)
+    assert "ours-torch 2.00x" in section and "ours-torch-ab" not in section
 
 
 def test_every_available_entry_runs_and_agrees(tiny: Path) -> None:
@@ -221,7 +220,7 @@ def test_every_available_entry_runs_and_agrees(tiny: Path) -> None:
             continue
         res = measure(e.id, tiny, repeats=0)  # the cold call only: the timing loop is tested below
         assert res["status"] == "ok", (e.id, res.get("reason"))
-        assert res["cold_s"] > 0 and res["cold_peak_bytes"] >= 0
+        assert res["cold_s"] > 0 and res["first_peak_bytes"] >= 0
         results[e.id] = res
     # the floors and the plain references always run
     for must in ("floor:np.sort", "floor:np.partition", "floor:np.max", "aupimo:numpy-ref"):
@@ -260,25 +259,24 @@ def test_command_line_fresh_processes_json_markdown_readme(tiny: Path, tmp_path:
     assert "| metric | implementation | median ms" in text and "x np.sort" in text
     assert proc.stdout == text
 
-    readme = tmp_path / "README.md"
-    readme.write_text(
-        f"# title\n\nbefore\n{report.README_START}\nold\n{report.README_END}\nafter\n"
-    )
+    path = tmp_path / "README.md"
+    path.write_text(f"# title\n\nbefore\n{readme.README_START}\nold\n{readme.README_END}\nafter\n")
     rc = subprocess.run(
-        [sys.executable, "-m", "bench", "--update-readme", str(out), "--readme", str(readme)],
+        [sys.executable, "-m", "bench", "--update-readme", str(out), "--readme", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert rc.returncode == 0, rc.stderr
-    new = readme.read_text()
-    assert new.startswith("# title\n\nbefore\n" + report.README_START + "\n")
-    assert new.endswith(report.README_END + "\nafter\n") and "old" not in new
+    new = path.read_text()
+    assert new.startswith("# title\n\nbefore\n" + readme.README_START + "\n")
+    assert new.endswith(readme.README_END + "\nafter\n") and "old" not in new
     assert "pixel AUROC" in new and "AU-PRO" in new and "x np.sort" in new
-    readme.write_text("no markers")
+    assert "`np.sort` kernel:" in new and "get_num_threads()" in new
+    path.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
-        report.update_readme(res, readme)
+        readme.update_readme(res, path)
 
 
 def test_quick_command_line_runs_overhead_entries(tiny: Path, tmp_path: Path) -> None:
@@ -329,3 +327,129 @@ def test_scaling_fits_an_exponent(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert all(math.isfinite(k) for k in sc["exponents"].values())
     md = report.render({"sizes": [], "scaling": sc})
     assert "## Scaling" in md and "exponent" in md
+
+
+def test_table_rows_become_the_entries() -> None:
+    """One entry per row (image and pixel rows expanded), plus one paired entry per torch row."""
+    rows = [entries.Row(*r) for r in entries.LEVEL_TABLE]
+    ids = [r.metric.format(lv=lv) + ":" + r.impl for lv in ("image", "pixel") for r in rows]
+    ids += [entries.Row(*r).metric + ":" + entries.Row(*r).impl for r in entries.TABLE]
+    torch_rows = [i for i in ids if i.endswith(":ours-torch")]
+    derived = [i.replace(":ours-torch", ":ours-torch-ab") for i in torch_rows]
+    assert sorted(e.id for e in ENTRIES) == sorted(ids + derived)
+    for row in entries.TABLE:
+        r = entries.Row(*row)
+        e = by_id(f"{r.metric}:{r.impl}")
+        assert (e.kind, e.note, e.memory) == (r.kind, r.note, r.memory)
+        assert set(r.requires) <= set(e.needs)
+        if r.source.startswith("am:"):
+            assert f"anomaly_metrics:{r.source[3:]}" in e.needs
+    for m in report.SORT_MERGE_METRICS:
+        assert by_id(f"{m}:sort-merge").kind == "peer"
+    with pytest.raises(ValueError, match="unknown source"):
+        entries._entry(entries.Row("aupro", "x", "peer", "nothing:here"))
+
+
+def test_bench_sources_name_targets_not_issue_numbers() -> None:
+    import re
+
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        text = path.read_text()
+        assert not re.search(r"(?i)\bissues? *#?\d", text), path.name
+        assert len(text.splitlines()) < 600, path.name
+
+
+def test_report_header_has_cpu_simd_and_thread_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.machine import machine_info
+
+    monkeypatch.setenv("ANOMALY_METRICS_NUM_THREADS", "3")
+    m = machine_info()
+    assert list(m)[:5] == ["cpu", "numpy", "threads", "cpu_count", "loadavg"]
+    assert m["threads"] == {"library": 3, "env": "3"}
+    assert m["numpy"]["version"] == np.__version__
+    assert isinstance(m["numpy"]["sort_avx512"], bool) and m["numpy"]["found"] is not None
+    lines = report.render({"machine": m, "sizes": []}).splitlines()
+    assert lines[0].startswith("# anomaly-metrics benchmark")
+    cpu, simd, threads, load = lines[2:6]
+    assert cpu.startswith("- CPU: ") and f"`os.cpu_count()` {m['cpu_count']}" in cpu
+    assert simd.startswith(f"- NumPy {np.__version__} SIMD: baseline ")
+    assert " found " in simd and "not found" in simd and "AVX-512 sort dispatched: " in simd
+    assert threads == (
+        "- Threads: `anomaly_metrics.get_num_threads()` 3 (`ANOMALY_METRICS_NUM_THREADS` =3)"
+    )
+    assert load.startswith("- Load average at start: ")
+
+
+@pytest.mark.parametrize("layout", data.LAYOUTS)
+def test_sort_merge_equals_ours_on_every_layout(layout: str) -> None:
+    import anomaly_metrics as am
+
+    ds = data.generate(8, 32, 32, seed=1, layout=layout)
+    maps, masks = ds.anomaly_maps, ds.masks
+    for name in ("auroc", "aupr", "f1_max", "aupro"):
+        ours, peer = getattr(am, name)(maps, masks), getattr(sort_merge, name)(maps, masks)
+        assert abs(ours - peer) <= 1e-12, (name, ours, peer)
+    assert sort_merge.f1_adaptive_threshold(maps, masks) == am.f1_adaptive_threshold(maps, masks)
+    pos, neg = sort_merge.sorted_classes(maps, masks)
+    assert np.array_equal(pos, np.sort(maps[masks])) and np.array_equal(neg, np.sort(maps[~masks]))
+
+
+def test_layouts_change_values_as_documented() -> None:
+    base = data.generate(10, 40, 40, seed=2)
+    order = np.argsort(base.anomaly_maps, axis=None, kind="stable")
+    for layout in data.LAYOUTS:
+        ds = data.generate(10, 40, 40, seed=2, layout=layout)
+        assert ds.anomaly_maps.shape == ds.masks.shape == base.anomaly_maps.shape
+        assert np.array_equal(ds.image_labels, ds.masks.reshape(10, -1).any(axis=1))
+        flat = ds.anomaly_maps.reshape(-1)[order].astype(np.float64)
+        if layout != "outliers":  # ranks kept (up to the ties that rounding creates)
+            assert np.all(np.diff(flat) >= 0), layout
+        if layout != "half-defect":
+            assert np.array_equal(ds.masks, base.masks), layout
+    layouts = {name: data.generate(10, 40, 40, seed=2, layout=name) for name in data.LAYOUTS}
+    assert layouts["float16"].anomaly_maps.dtype == np.float16
+    assert layouts["uint8"].anomaly_maps.dtype == np.uint8
+    assert np.unique(layouts["uint8"].anomaly_maps).size <= 256
+    assert 0.49 <= layouts["half-defect"].masks.mean() <= 0.51
+    assert np.count_nonzero(layouts["outliers"].anomaly_maps == np.float32(1e30)) >= 4
+    wide = layouts["signed-wide"]
+    assert min(wide.anomaly_maps.min(), wide.image_scores.min()) == -500.0
+    assert max(wide.anomaly_maps.max(), wide.image_scores.max()) == 500.0
+    heavy = layouts["heavy-tail"].anomaly_maps
+    assert heavy.min() > 0 and heavy.max() / heavy.min() > 1e8
+    with pytest.raises(ValueError, match="layout must be one of"):
+        data.generate(4, 16, 16, layout="png")
+
+
+def test_warmup_subset_is_a_tenth_with_both_classes() -> None:
+    ds = data.generate(30, 16, 16, seed=0)
+    sub = warmup_subset(ds, 0.1)
+    assert sub.anomaly_maps.shape == (3, 16, 16)
+    assert sub.image_labels.any() and not sub.image_labels.all()
+    assert warmup_subset(ds, 0.01).anomaly_maps.shape[0] == 1
+
+
+def test_layouts_command_line(tmp_path: Path) -> None:
+    out, md = tmp_path / "l.json", tmp_path / "l.md"
+    cmd = [
+        sys.executable, "-m", "bench", "--layouts", "float16,outliers", "--quick",
+        "--size", "6x32x32", "--data-dir", str(tmp_path / "data"), "--repeats", "1",
+        "--budget", "0.2", "--out", str(out), "--markdown", str(md),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert next(iter(res)) == "machine"
+    assert [x["layout"] for x in res["layouts"]] == ["float16", "outliers"]
+    assert res["layouts"][0]["dtype"] == "float16"
+    for info in res["layouts"]:
+        runs = {r["entry"]: r for r in info["runs"]}
+        assert list(runs) == runner.LAYOUT_ENTRIES
+        assert all(r["status"] == "ok" for r in runs.values()), runs
+        for m in ("pixel_auroc", "aupro"):
+            assert runs[f"{m}:sort-merge"]["value"] == pytest.approx(
+                runs[f"{m}:ours"]["value"], abs=1e-12
+            )
+    text = md.read_text()
+    assert "## Value layouts (6 x 32 x 32)" in text and "### float16: float16" in text
+    assert "| pixel_auroc:sort-merge |" in text.split("### outliers")[1]
