@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -160,3 +163,12 @@ def test_a_planted_aupro_bug_is_caught_with_a_small_counterexample(bug):
     maps, masks = failures[-1]  # the shrunk example, replayed last
     print(f"\n{bug}: {caught.value}\nshrunk counterexample:\nmaps={maps!r}\nmasks={masks!r}")
     assert maps.shape[0] == 1 and maps.size <= 4
+
+
+def test_the_readme_example_runs():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Verify your own implementation", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace = {}
+    exec(code, namespace)
+    namespace["test_my_aupro"]()
