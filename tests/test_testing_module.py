@@ -272,7 +272,12 @@ def test_region_overlaps_average_to_pro(problem, threshold):
 
 
 def test_oracles_refuse_undefined_inputs():
-    from anomaly_metrics.testing import reference_auroc, reference_pimo_curves, reference_pro_curve
+    from anomaly_metrics.testing import (
+        reference_auroc,
+        reference_labels,
+        reference_pimo_curves,
+        reference_pro_curve,
+    )
 
     with pytest.raises(ValueError, match="both classes"):
         reference_auroc([0.1, 0.2], [1, 1])
@@ -280,6 +285,8 @@ def test_oracles_refuse_undefined_inputs():
         reference_pro_curve(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)))
     with pytest.raises(ValueError, match="at least one normal image"):
         reference_pimo_curves(np.zeros((1, 2, 2)), np.ones((1, 2, 2)), None)
+    with pytest.raises(ValueError, match="`connectivity` must be 4 or 8, got 6"):
+        reference_labels(np.zeros((1, 2, 2)), connectivity=6)
     with pytest.raises(ValueError, match="same shape"):
         reference_pro(np.zeros((1, 2, 2)), np.zeros((1, 2, 3)))
 

@@ -62,6 +62,8 @@ def reference_labels(masks: ArrayLike, connectivity: int = 8) -> NDArray[np.int3
     >>> reference_labels([[[1, 0, 1], [0, 1, 0]], [[0, 0, 0], [1, 1, 0]]]).tolist()
     [[[1, 0, 1], [0, 1, 0]], [[0, 0, 0], [2, 2, 0]]]
     """
+    if connectivity not in _STRUCTURES:
+        raise ValueError(f"`connectivity` must be 4 or 8, got {connectivity!r}.")
     masks = np.asarray(masks) != 0
     out = np.zeros(masks.shape, np.int32)
     offset = 0
