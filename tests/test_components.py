@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _ref_pro import mask_batches, ref_labels, synthetic_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
 from anomaly_metrics._components import _region_ids
+from anomaly_metrics.testing import (
+    mask_batches,
+    reference_labels,
+    synthetic_dataset,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -18,14 +22,14 @@ def test_equals_scipy_label_per_image(masks, connectivity):
     got = am.connected_components(masks, connectivity=connectivity)
     assert got.dtype == np.int32
     assert got.shape == masks.shape
-    np.testing.assert_array_equal(got, ref_labels(masks, connectivity))
+    np.testing.assert_array_equal(got, reference_labels(masks, connectivity))
 
 
 @settings(max_examples=150, deadline=None)
 @given(mask_batches(), st.sampled_from((4, 8)))
 def test_region_ids_are_labels_of_foreground_pixels(masks, connectivity):
     ids, sizes = _region_ids(np.ascontiguousarray(masks), connectivity)
-    ref = ref_labels(masks, connectivity)
+    ref = reference_labels(masks, connectivity)
     np.testing.assert_array_equal(ids, ref[masks] - 1)
     np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
     assert ids.dtype == np.int32 and sizes.dtype == np.int64
@@ -38,7 +42,7 @@ def test_region_ids_of_a_list_of_batches_are_those_of_scipy_on_the_whole(masks, 
     cuts = sorted(data.draw(st.sets(st.integers(0, n), max_size=4)))  # empty batches too
     parts = [np.ascontiguousarray(p) for p in np.split(masks, cuts)]
     ids, sizes = _region_ids(parts, connectivity)
-    ref = ref_labels(masks, connectivity)
+    ref = reference_labels(masks, connectivity)
     np.testing.assert_array_equal(ids, ref[masks] - 1)
     np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
 
@@ -46,11 +50,11 @@ def test_region_ids_of_a_list_of_batches_are_those_of_scipy_on_the_whole(masks, 
 @pytest.mark.parametrize("connectivity", [4, 8])
 def test_threaded_path_on_a_large_batch(connectivity):
     # 24 x 256 x 256 pixels is above the single-thread cut-off: chunks run on threads
-    _, masks = synthetic_batch(24, 256, 256, seed=5)
+    _, masks = synthetic_dataset(24, 256, 256, seed=5)
     masks[3] = True  # an all-foreground image inside the batch
     masks[7, ::2, ::2] = True  # many single-pixel components
     got = am.connected_components(masks, connectivity=connectivity)
-    ref = ref_labels(masks, connectivity)
+    ref = reference_labels(masks, connectivity)
     np.testing.assert_array_equal(got, ref)
     ids, sizes = _region_ids(masks, connectivity)
     np.testing.assert_array_equal(ids, ref[masks] - 1)

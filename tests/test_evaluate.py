@@ -13,8 +13,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import anomaly_metrics as am
 from anomaly_metrics._evaluate import METRICS
-from tests._ref_basic import ref_f1_max_and_threshold, ref_pbn, ref_pgn
-from tests._ref_pro import ref_aupro
+from anomaly_metrics.testing import (
+    reference_aupro,
+    reference_f1_max,
+    reference_pbn,
+    reference_pgn,
+)
 
 NON_PIMO = [m for m in METRICS if m != "aupimo"]
 
@@ -125,17 +129,15 @@ def test_evaluate_against_independent_references(batch):
         assert got["pixel_aupr"] == pytest.approx(
             average_precision_score(flat_y, flat_s), abs=1e-12
         )
-        assert got["pixel_f1max"] == pytest.approx(
-            ref_f1_max_and_threshold(flat_s, flat_y)[0], abs=1e-12
-        )
-        assert got["aupro"] == pytest.approx(ref_aupro(maps, masks), abs=1e-9)
+        assert got["pixel_f1max"] == pytest.approx(reference_f1_max(flat_s, flat_y)[0], abs=1e-12)
+        assert got["aupro"] == pytest.approx(reference_aupro(maps, masks), abs=1e-9)
     else:
         assert math.isnan(got["pixel_auroc"]) and math.isnan(got["aupro"])
     if 0 < img_y.sum() < img_y.size:
         assert got["image_auroc"] == pytest.approx(roc_auc_score(img_y, img_s), abs=1e-12)
         assert got["image_aupr"] == pytest.approx(average_precision_score(img_y, img_s), abs=1e-12)
-        assert got["pgn"] == pytest.approx(ref_pgn(img_s, img_y, 0.05), abs=1e-12)
-        assert got["pbn"] == pytest.approx(ref_pbn(img_s, img_y, 0.05), abs=1e-12)
+        assert got["pgn"] == pytest.approx(reference_pgn(img_s, img_y, 0.05), abs=1e-12)
+        assert got["pbn"] == pytest.approx(reference_pbn(img_s, img_y, 0.05), abs=1e-12)
     else:
         assert math.isnan(got["image_auroc"]) and math.isnan(got["pgn"])
 

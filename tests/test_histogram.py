@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from strategies import ranking_problems
 
 import anomaly_metrics as am
 from anomaly_metrics.streaming import _bins
+from anomaly_metrics.testing import scores_and_labels as ranking_problems
 
 SETTINGS = settings(max_examples=60, deadline=None)
 BITS = st.integers(1, 24)

@@ -10,19 +10,17 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from _ref_pimo import (
-    ref_aupimo_binned,
-    ref_aupimo_exact,
-    ref_aupimo_from_curves,
-    ref_exact_areas,
-    ref_linspace,
-    ref_pimo_curves,
-)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
 from anomaly_metrics import _parallel, _pimo
+from anomaly_metrics.testing import reference_aupimo_exact as ref_aupimo_exact
+from anomaly_metrics.testing import reference_aupimo_exact_from_curves as ref_exact_areas
+from anomaly_metrics.testing import reference_aupimo_from_curves as ref_aupimo_from_curves
+from anomaly_metrics.testing import reference_aupimo_linspace as ref_aupimo_binned
+from anomaly_metrics.testing import reference_linspace as ref_linspace
+from anomaly_metrics.testing import reference_pimo_curves as ref_pimo_curves
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 CASES = {c["id"]: c for c in json.loads(GOLDEN.read_text())["cases"]}

@@ -9,15 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _ref_pro import (
-    mask_batches,
-    ref_aupro,
-    ref_labels,
-    ref_pro,
-    ref_pro_curve_full,
-    ref_trapezoid,
-    synthetic_batch,
-)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +16,15 @@ import anomaly_metrics as am
 from anomaly_metrics import _pro
 from anomaly_metrics._components import _region_ids
 from anomaly_metrics._counts import _binary_counts
+from anomaly_metrics.testing import (
+    mask_batches,
+    reference_aupro,
+    reference_labels,
+    reference_pro,
+    reference_pro_curve,
+    reference_trapezoid,
+    synthetic_dataset,
+)
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden-anomalib-2.7.0.json"
 CASES = [c for c in json.loads(GOLDEN.read_text())["cases"] if c["metric"] in ("AUPRO", "PRO")]
@@ -32,7 +32,7 @@ CASES = [c for c in json.loads(GOLDEN.read_text())["cases"] if c["metric"] in ("
 # Values for the cases where anomalib is wrong and the golden file gives no number to reproduce:
 # its CPU labelling drops an all-foreground image's region. Both are derived in the file's own
 # comments (an independent float64 computation, and a hand count) and checked here against
-# the reference of tests/_ref_pro.py too.
+# the reference of anomaly_metrics.testing too.
 CORRECTED = {"aupro-all-foreground-image": 0.390946502, "pro-all-foreground-image": 11 / 18}
 
 
@@ -43,7 +43,7 @@ CORRECTED = {"aupro-all-foreground-image": 0.390946502, "pro-all-foreground-imag
 @st.composite
 def pro_problems(draw, defined=True):
     """(maps, masks, dtype) with heavy ties; at least one region and one background pixel."""
-    masks = draw(mask_batches(max_n=4, max_side=14))
+    masks = draw(mask_batches(max_images=4, max_side=14))
     if defined:
         assume(masks.size >= 2)
         flat = masks.reshape(-1)
@@ -85,12 +85,12 @@ LIMITS = st.one_of(
 def test_aupro_matches_reference(problem, limit):
     maps, masks = problem
     assert am.aupro(maps, masks, fpr_limit=limit) == pytest.approx(
-        ref_aupro(maps, masks, limit), abs=1e-9
+        reference_aupro(maps, masks, limit), abs=1e-9
     )
 
 
 def _ref_cut_curve(maps, masks, limit):
-    fpr, pro, thr = ref_pro_curve_full(maps, masks)
+    fpr, pro, thr = reference_pro_curve(maps, masks)
     stop = int(np.searchsorted(fpr, limit, side="right"))
     if stop < fpr.size and fpr[stop - 1] < limit:
         y = pro[stop - 1] + (pro[stop] - pro[stop - 1]) * (limit - fpr[stop - 1]) / (
@@ -130,21 +130,21 @@ def test_pro_matches_reference(problem, data):
     candidates = [*np.unique(maps).tolist(), -1e9, 1e9, 0.5]
     threshold = data.draw(st.sampled_from(candidates))
     assert am.pro(maps, masks, threshold) == pytest.approx(
-        ref_pro(maps, masks, threshold), abs=1e-12
+        reference_pro(maps, masks, threshold), abs=1e-12
     )
 
 
 def test_reference_agrees_with_the_library_on_a_large_threaded_batch():
     # 64 x 256 x 256 pixels: the labelling and the background counting run on threads, and the
     # background floor skips most pixels
-    maps, masks = synthetic_batch(64, 256, 256, seed=11)
+    maps, masks = synthetic_dataset(64, 256, 256, seed=11)
     flat_maps, flat_masks = maps.reshape(-1), masks.reshape(-1)
     n_bg = int(flat_masks.size - flat_masks.sum())
     assert _pro._background_floor(flat_maps, flat_masks, n_bg, 0.3) is not None
-    fpr, pro, thr = ref_pro_curve_full(maps, masks)
+    fpr, pro, thr = reference_pro_curve(maps, masks)
     for limit in (0.3, 0.05, 1.0):
         assert am.aupro(maps, masks, fpr_limit=limit) == pytest.approx(
-            ref_trapezoid(fpr, pro, limit) / limit, abs=1e-9
+            reference_trapezoid(fpr, pro, limit) / limit, abs=1e-9
         )
     curve = am.pro_curve(maps, masks, fpr_limit=0.01)
     stop = int(np.searchsorted(fpr, 0.01, side="right"))
@@ -153,7 +153,9 @@ def test_reference_agrees_with_the_library_on_a_large_threaded_batch():
     np.testing.assert_allclose(curve.pro[:stop], pro[:stop], rtol=0, atol=1e-9)
     np.testing.assert_allclose(curve.fpr[:stop], fpr[:stop], rtol=0, atol=0)
     threshold = float(np.quantile(maps[masks], 0.3))
-    labels = ref_labels(masks)  # ref_pro's loop per region is too slow here: same, vectorised
+    labels = reference_labels(
+        masks
+    )  # reference_pro's loop per region is too slow here: same, vectorised
     n = labels.max() + 1
     hits = np.bincount(labels[maps >= threshold], minlength=n)[1:]
     expected = np.mean(hits / np.bincount(labels.ravel(), minlength=n)[1:])
@@ -232,9 +234,13 @@ def test_golden(case):
     # anomalib computes in float32 (and rounds fpr_limit to float32)
     assert got == pytest.approx(expected, abs=2e-6 if case["metric"] == "AUPRO" else 1e-7)
     if case["metric"] == "AUPRO":
-        assert got == pytest.approx(ref_aupro(maps, masks, case["kwargs"]["fpr_limit"]), abs=1e-12)
+        assert got == pytest.approx(
+            reference_aupro(maps, masks, case["kwargs"]["fpr_limit"]), abs=1e-12
+        )
     else:
-        assert got == pytest.approx(ref_pro(maps, masks, case["kwargs"].get("threshold", 0.5)))
+        assert got == pytest.approx(
+            reference_pro(maps, masks, case["kwargs"].get("threshold", 0.5))
+        )
 
 
 @pytest.mark.parametrize(
@@ -340,23 +346,25 @@ def test_invariant_to_increasing_transform_and_image_order(problem, limit, seed)
 
 
 def test_shapes_dtypes_and_list_inputs_agree():
-    maps, masks = synthetic_batch(6, 32, 32, seed=2)
+    maps, masks = synthetic_dataset(6, 32, 32, seed=2)
     masks[0, 1:4, 1:4] = True
     value = am.aupro(maps, masks)
     assert isinstance(value, float)
     assert am.aupro(maps[:, None], masks[:, None]) == value
     assert am.aupro(maps.astype(np.float64), masks.astype(np.uint8)) == value
     assert am.aupro(maps.tolist(), masks.tolist()) == pytest.approx(value, abs=1e-12)
-    assert am.aupro(maps[0], masks[0]) == pytest.approx(ref_aupro(maps[0], masks[0]), abs=1e-12)
+    assert am.aupro(maps[0], masks[0]) == pytest.approx(
+        reference_aupro(maps[0], masks[0]), abs=1e-12
+    )
     assert am.aupro(maps.astype(np.float16), masks) == pytest.approx(
-        ref_aupro(maps.astype(np.float16), masks), abs=1e-9
+        reference_aupro(maps.astype(np.float16), masks), abs=1e-9
     )
     assert isinstance(am.pro(maps, masks), float)
 
 
 def test_evaluate_style_counts_give_the_same_aupro():
     # _evaluate shares one full count over all pixels between pixel AUROC and AU-PRO
-    maps, masks = synthetic_batch(8, 64, 64, seed=4)
+    maps, masks = synthetic_dataset(8, 64, 64, seed=4)
     ids, sizes = _region_ids(masks)
     c = _binary_counts(maps.reshape(-1), masks.reshape(-1), pos_weights=1.0 / sizes[ids])
     for limit in (0.3, 1.0, 0.01):
@@ -366,19 +374,19 @@ def test_evaluate_style_counts_give_the_same_aupro():
 
 
 def test_labels_match_connected_components():
-    _, masks = synthetic_batch(4, 48, 48, seed=9)
+    _, masks = synthetic_dataset(4, 48, 48, seed=9)
     ids, sizes = _region_ids(masks)
     labels = am.connected_components(masks)
     np.testing.assert_array_equal(ids + 1, labels[masks])
-    np.testing.assert_array_equal(labels, ref_labels(masks))
+    np.testing.assert_array_equal(labels, reference_labels(masks))
     assert sizes.sum() == masks.sum()
 
 
 def test_reference_trapezoid_follows_mvtec_rule():
     # the reference's own integrator: exact hit keeps the jump, otherwise interpolate
     x, y = [0.0, 1 / 3, 1 / 3, 2 / 3, 1.0], [0.0, 0.0, 1.0, 1.0, 1.0]
-    assert ref_trapezoid(x, y, 1 / 3) == 0.0
-    assert ref_trapezoid(x, y, 0.5) == pytest.approx(1 / 6)
+    assert reference_trapezoid(x, y, 1 / 3) == 0.0
+    assert reference_trapezoid(x, y, 0.5) == pytest.approx(1 / 6)
     assert am.auc(x, y, x_max=0.5) == pytest.approx(1 / 6)
 
 
@@ -423,7 +431,7 @@ def test_all_foreground_image_is_a_region():
     masks = np.array([[[1, 1], [1, 1]], [[0, 0], [0, 0]]])
     assert am.pro(maps, masks, 0.25) == 0.5
     assert am.aupro(maps, masks, fpr_limit=1.0) == pytest.approx(
-        ref_aupro(maps, masks, 1.0), abs=1e-12
+        reference_aupro(maps, masks, 1.0), abs=1e-12
     )
 
 
@@ -566,7 +574,7 @@ def test_batched_aupro_equals_the_concatenation(problem, data):
 def test_batched_aupro_on_large_threaded_batches_uses_the_same_floor(monkeypatch):
     # 48 x 256 x 256: the background floor is taken from the same strided sample as on the
     # concatenation, and the gap counting splits the batches across threads
-    maps, masks = synthetic_batch(48, 256, 256, seed=5)
+    maps, masks = synthetic_dataset(48, 256, 256, seed=5)
     floors = []
     real_floor = _pro._background_floor
 

@@ -6,14 +6,17 @@ import warnings
 
 import numpy as np
 import pytest
-from _ref_basic import ref_auroc_pairs, ref_average_precision
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
-from strategies import ranking_problems
 
 import anomaly_metrics as am
 from anomaly_metrics import _counts
+from anomaly_metrics.testing import (
+    reference_auroc,
+    reference_average_precision,
+    scores_and_labels,
+)
 
 SETTINGS = settings(max_examples=150, deadline=None)
 
@@ -23,7 +26,7 @@ def _f64(x):
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True))
+@given(scores_and_labels(both_classes=True))
 def test_roc_curve_equals_sklearn(problem):
     scores, labels = problem
     fpr, tpr, thr = am.roc_curve(scores, labels)
@@ -38,7 +41,7 @@ def test_roc_curve_equals_sklearn(problem):
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True))
+@given(scores_and_labels(both_classes=True))
 def test_precision_recall_curve_equals_sklearn(problem):
     scores, labels = problem
     p, r, t = am.precision_recall_curve(scores, labels)
@@ -50,7 +53,7 @@ def test_precision_recall_curve_equals_sklearn(problem):
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True), st.sampled_from([None, 0.05, 0.3, 0.5, 1.0]))
+@given(scores_and_labels(both_classes=True), st.sampled_from([None, 0.05, 0.3, 0.5, 1.0]))
 def test_auroc_equals_sklearn(problem, max_fpr):
     scores, labels = problem
     y = np.asarray(labels).astype(int)
@@ -59,14 +62,14 @@ def test_auroc_equals_sklearn(problem, max_fpr):
 
 
 @settings(max_examples=60, deadline=None)
-@given(ranking_problems(both_classes=True, max_size=60))
+@given(scores_and_labels(both_classes=True, max_size=60))
 def test_auroc_equals_pairwise_definition(problem):
     scores, labels = problem
-    assert am.auroc(scores, labels) == pytest.approx(ref_auroc_pairs(scores, labels), abs=1e-12)
+    assert am.auroc(scores, labels) == pytest.approx(reference_auroc(scores, labels), abs=1e-12)
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True))
+@given(scores_and_labels(both_classes=True))
 def test_aupr_equals_sklearn_average_precision(problem):
     scores, labels = problem
     y = np.asarray(labels).astype(int)
@@ -75,16 +78,16 @@ def test_aupr_equals_sklearn_average_precision(problem):
 
 
 @settings(max_examples=60, deadline=None)
-@given(ranking_problems(both_classes=True, max_size=60))
+@given(scores_and_labels(both_classes=True, max_size=60))
 def test_aupr_equals_definition(problem):
     scores, labels = problem
     assert am.aupr(scores, labels) == pytest.approx(
-        ref_average_precision(scores, labels), abs=1e-12
+        reference_average_precision(scores, labels), abs=1e-12
     )
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True), st.integers(0, 2**32 - 1))
+@given(scores_and_labels(both_classes=True), st.integers(0, 2**32 - 1))
 def test_invariances(problem, seed):
     scores, labels = problem
     s = _f64(scores)

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import ranking_problems
 
 import anomaly_metrics as am
 from anomaly_metrics import _f1, _ranking, _validation
+from anomaly_metrics.testing import (
+    scores_and_labels,
+)
 
 PAIRS = [
     (_ranking._auroc_batches, am.auroc, {}),
@@ -47,7 +49,7 @@ def _split(a, cuts):
 
 @pytest.mark.parametrize(("batched", "single", "kwargs"), PAIRS, ids=IDS)
 @settings(max_examples=60, deadline=None)
-@given(problem=ranking_problems(max_size=200), data=st.data())
+@given(problem=scores_and_labels(max_size=200), data=st.data())
 def test_batches_equal_the_concatenation(batched, single, kwargs, problem, data):
     scores, labels = problem
     n = scores.size

@@ -4,34 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _ref_basic import (
-    ref_f1,
-    ref_f1_max_and_threshold,
-    ref_normalize,
-    ref_pbn,
-    ref_pgn,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import ranking_problems
 
 import anomaly_metrics as am
+from anomaly_metrics.testing import (
+    reference_f1,
+    reference_f1_max,
+    reference_normalize,
+    reference_pbn,
+    reference_pgn,
+    scores_and_labels,
+)
 
 SETTINGS = settings(max_examples=120, deadline=None)
 
 
 @SETTINGS
-@given(ranking_problems(both_classes=True, max_size=120))
+@given(scores_and_labels(both_classes=True, max_size=120))
 def test_f1_max_and_threshold_equal_brute_force(problem):
     scores, labels = problem
-    best, best_t = ref_f1_max_and_threshold(scores, labels)
+    best, best_t = reference_f1_max(scores, labels)
     assert am.f1_max(scores, labels) == pytest.approx(best, abs=1e-12)
     assert am.f1_adaptive_threshold(scores, labels) == best_t
 
 
 @SETTINGS
 @given(
-    ranking_problems(min_size=1, max_size=120),
+    scores_and_labels(min_size=1, max_size=120),
     st.sampled_from([0.0, 0.25, 0.5, 0.1, -1.0, 3.0]),
 )
 def test_f1_score_equals_brute_force(problem, threshold):
@@ -41,7 +41,7 @@ def test_f1_score_equals_brute_force(problem, threshold):
             assert np.isnan(am.f1_score(scores, labels, threshold))
         return
     assert am.f1_score(scores, labels, threshold) == pytest.approx(
-        ref_f1(scores, labels, threshold), abs=1e-12
+        reference_f1(scores, labels, threshold), abs=1e-12
     )
 
 
@@ -53,15 +53,15 @@ def test_f1_score_threshold_is_compared_in_float64():
 
 @SETTINGS
 @given(
-    ranking_problems(both_classes=True, max_size=120), st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0])
+    scores_and_labels(both_classes=True, max_size=120), st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0])
 )
 def test_pgn_pbn_equal_brute_force(problem, rate):
     scores, labels = problem
     assert am.pgn(scores, labels, fnr=rate) == pytest.approx(
-        ref_pgn(scores, labels, rate), abs=1e-12
+        reference_pgn(scores, labels, rate), abs=1e-12
     )
     assert am.pbn(scores, labels, fpr=rate) == pytest.approx(
-        ref_pbn(scores, labels, rate), abs=1e-12
+        reference_pbn(scores, labels, rate), abs=1e-12
     )
 
 
@@ -95,7 +95,7 @@ def test_adaptive_threshold_fallbacks():
 
 @SETTINGS
 @given(
-    ranking_problems(max_size=80, dtypes=(np.float32, np.float64)),
+    scores_and_labels(max_size=80, dtypes=(np.float32, np.float64)),
     st.floats(-2, 2),
     st.floats(-3, 3),
     st.floats(0, 4),
@@ -105,7 +105,7 @@ def test_normalize_min_max_equals_formula(problem, threshold, lo, width):
     hi = lo + width
     out = am.normalize_min_max(values, threshold, lo, hi)
     assert out.shape == np.shape(values) and out.dtype == np.asarray(values).dtype
-    expected = ref_normalize(values, threshold, lo, hi)
+    expected = reference_normalize(values, threshold, lo, hi)
     atol = 1e-6 if out.dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out, expected, rtol=0, atol=atol)
     assert np.all((out >= 0) & (out <= 1))
@@ -117,7 +117,7 @@ def test_normalize_min_max_degenerate_range():
 
 
 @SETTINGS
-@given(ranking_problems(max_size=200))
+@given(scores_and_labels(max_size=200))
 def test_min_max(problem):
     scores = problem[0]
     mm = am.min_max(scores)

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _ref_pimo import ref_aupimo_exact, ref_pimo_curves
-from _ref_pro import ref_aupro, ref_pro
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import anomaly_metrics as am
+from anomaly_metrics.testing import reference_aupimo_exact as ref_aupimo_exact
+from anomaly_metrics.testing import reference_aupro as ref_aupro
+from anomaly_metrics.testing import reference_pimo_curves as ref_pimo_curves
+from anomaly_metrics.testing import reference_pro as ref_pro
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not an installed package
