@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 import anomaly_metrics as am
+from anomaly_metrics.testing import reference_group_scores as ref_group
 from anomaly_metrics.testing import scores_and_labels as ranking_problems
-from tests._ref_protocols import ref_group
 
 
 def _groups(draw, n):

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
-from tests._ref_protocols import ref_counts, ref_max_fpr_threshold, ref_seg_f1_per_image
+from anomaly_metrics.testing import reference_counts as ref_counts
+from anomaly_metrics.testing import reference_max_fpr_threshold as ref_max_fpr_threshold
+from anomaly_metrics.testing import reference_seg_f1_per_image as ref_seg_f1_per_image
 
 
 @st.composite

@@ -10,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
-from tests._ref_protocols import loco_problems, ref_area, ref_spro, ref_spro_curve
+from anomaly_metrics.testing import loco_channels as loco_problems
+from anomaly_metrics.testing import reference_area as ref_area
+from anomaly_metrics.testing import reference_spro as ref_spro
+from anomaly_metrics.testing import reference_spro_curve as ref_spro_curve
 
 
 def _sats(channels, sats):

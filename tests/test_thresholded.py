@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
-from tests._ref_protocols import ref_counts, ref_iou_max
+from anomaly_metrics.testing import reference_counts as ref_counts
+from anomaly_metrics.testing import reference_iou_max as ref_iou_max
 from tests.test_segf1 import seg_problems
 
 

@@ -64,6 +64,16 @@ from ._oracles_pro import (
     reference_region_overlaps,
     reference_trapezoid,
 )
+from ._oracles_protocols import (
+    reference_area,
+    reference_counts,
+    reference_group_scores,
+    reference_iou_max,
+    reference_max_fpr_threshold,
+    reference_seg_f1_per_image,
+    reference_spro,
+    reference_spro_curve,
+)
 from ._oracles_ranking import (
     reference_auroc,
     reference_average_precision,
@@ -91,6 +101,7 @@ _LAZY = (
     "Batches",
     "batches",
     "fast_settings",
+    "loco_channels",
     "maps_and_masks",
     "mask_batches",
     "scores_and_labels",
@@ -112,8 +123,10 @@ __all__ = [
     "assert_per_region_close",
     "batches",
     "fast_settings",
+    "loco_channels",
     "maps_and_masks",
     "mask_batches",
+    "reference_area",
     "reference_aupimo_exact",
     "reference_aupimo_exact_from_curves",
     "reference_aupimo_from_curves",
@@ -122,12 +135,16 @@ __all__ = [
     "reference_auroc",
     "reference_average_precision",
     "reference_confusion",
+    "reference_counts",
     "reference_f1",
     "reference_f1_curve",
     "reference_f1_max",
+    "reference_group_scores",
     "reference_image_classes",
+    "reference_iou_max",
     "reference_labels",
     "reference_linspace",
+    "reference_max_fpr_threshold",
     "reference_normalize",
     "reference_pbn",
     "reference_pgn",
@@ -137,6 +154,9 @@ __all__ = [
     "reference_quantile",
     "reference_region_overlaps",
     "reference_roc_curve",
+    "reference_seg_f1_per_image",
+    "reference_spro",
+    "reference_spro_curve",
     "reference_trapezoid",
     "scores_and_labels",
     "synthetic_dataset",
@@ -144,6 +164,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "loco_channels":
+        return importlib.import_module("._strategies_loco", __name__).loco_channels
     if name in _LAZY:
         module = importlib.import_module("._strategies", __name__)
         return getattr(module, name)
