@@ -1,6 +1,6 @@
 """Slow reference PIMO / AUPIMO written from the definitions: one loop per threshold, per image.
 
-Only for tiny inputs. Nothing here shares code with ``anomaly_metrics._pimo``:
+Only for tiny inputs. Nothing here shares code with ``anomaly_metrics._pimo*``:
 
 - thresholds: ``torch.linspace``'s element formula, evaluated element by element in the maps'
   dtype (each operation rounded, as in C++ ``float`` arithmetic);
@@ -82,7 +82,7 @@ def ref_index_at(shared_fpr: np.ndarray, level: float) -> int:
     return distances.index(min(distances))
 
 
-def ref_aupimo_binned(maps, masks, fpr_bounds, num_thresholds):
+def ref_aupimo_linspace(maps, masks, fpr_bounds, num_thresholds):
     """(per_image, mean, num_points, threshold_bounds) by anomalib's rules."""
     lo, hi = fpr_bounds
     thresholds, shared, tpr, classes = ref_pimo_curves(maps, masks, num_thresholds)
@@ -152,7 +152,7 @@ def ref_exact_areas(curves, fpr_bounds) -> np.ndarray:
 
 
 def ref_aupimo_from_curves(curves, fpr_bounds):
-    """anomalib's integration rules applied to given binned curves: per_image, points, bounds."""
+    """anomalib's integration rules applied to given linspace curves: per_image, points, bounds."""
     lo, hi = fpr_bounds
     shared = curves.shared_fpr
     a = ref_index_at(shared, hi)
