@@ -27,7 +27,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
-from ._search import count_tie_or_gap
+from ._search import tie_or_gap
 from ._validation import check_scores_and_labels
 from ._warnings import warn_undefined
 
@@ -147,7 +147,11 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
             gap[m] += 1
             continue
         b = min(np.int64((x - lo) * scale), nbuckets - 1)
-        count_tie_or_gap(u, x, start[b], start[b + 1], eq, gap)
+        j, tie = tie_or_gap(u, x, start[b], start[b + 1])
+        if tie:
+            eq[j] += 1
+        else:
+            gap[j] += 1
 
 
 def _count_into_gaps(

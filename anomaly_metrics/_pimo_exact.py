@@ -10,7 +10,7 @@ How AUPIMO is fast
     range. A radix selection on their order keys (:func:`anomaly_metrics._keys.order_key`, one
     16-bit digit per streaming pass, 2-4 passes, no sort and no copy of the rest) finds them;
     those few thousand values become the curve's levels, and each anomalous image counts its
-    defect pixels into the levels' ties and gaps (:func:`anomaly_metrics._search.count_tie_or_gap`)
+    defect pixels into the levels' ties and gaps (:func:`anomaly_metrics._search.tie_or_gap`)
     and integrates on the fly. Threads run over images (the kernels release the GIL).
 """
 
@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from ._keys import order_key
 from ._parallel import run_over_images
-from ._search import count_tie_or_gap
+from ._search import tie_or_gap
 
 if TYPE_CHECKING:
     from ._pimo import _Prepared
@@ -192,7 +192,11 @@ def _aupimo_exact_kernel(maps, masks, images, w, log_f, ln_lo, ln_hi, out):  # p
             x = np.float64(row[p])
             if x < w0:
                 continue
-            count_tie_or_gap(w, x, 0, m, eq, gap)
+            j, tie = tie_or_gap(w, x, 0, m)
+            if tie:
+                eq[j] += 1
+            else:
+                gap[j] += 1
         area = 0.0
         running = gap[m]  # defect pixels above the top level
         for lv in range(m - 1, -1, -1):

@@ -719,7 +719,7 @@ def _registry() -> list[Entry]:
             "aupimo",
             "numpy-ref",
             "peer",
-            _plain("bench.reference.aupimo_binned", "pixel", _first),
+            _plain("bench.reference.aupimo_linspace", "pixel", _first),
             (),
             note="300k linspace, per-image sort",
         ),

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anomaly_metrics._search import count_tie_or_gap
+from anomaly_metrics._search import tie_or_gap
 
 
 def _ref_ties_and_gaps(u, values):
@@ -45,7 +45,12 @@ def test_counts_equal_the_definition(u, data):
         j = int(np.searchsorted(u, x, side="left"))
         left = data.draw(st.integers(0, j))
         right = data.draw(st.integers(j, len(u)))
-        count_tie_or_gap(u, x, left, right, eq, gap)
+        got, tie = tie_or_gap(u, x, left, right)
+        assert got == j and tie == (j < len(u) and u[j] == x)
+        if tie:
+            eq[got] += 1
+        else:
+            gap[got] += 1
     ref_eq, ref_gap = _ref_ties_and_gaps(u, values)
     np.testing.assert_array_equal(eq, ref_eq)
     np.testing.assert_array_equal(gap, ref_gap)
@@ -55,7 +60,6 @@ def test_counts_equal_the_definition(u, data):
 def test_float32_values_compare_exactly_against_float64_levels():
     # 0.1 as float32 is not 0.1 as float64: a gap, not a tie
     u = np.array([0.1, 0.2], np.float64)
-    eq, gap = np.zeros(2, np.int64), np.zeros(3, np.int64)
-    count_tie_or_gap(u, np.float64(np.float32(0.1)), 0, 2, eq, gap)
-    count_tie_or_gap(u, np.float64(0.2), 0, 2, eq, gap)
-    assert eq.tolist() == [0, 1] and gap.tolist() == [0, 1, 0]
+    assert tie_or_gap(u, np.float64(np.float32(0.1)), 0, 2) == (1, False)  # above 0.1 (float64)
+    assert tie_or_gap(u, np.float64(0.2), 0, 2) == (1, True)
+    assert tie_or_gap(u, np.float64(0.3), 0, 2) == (2, False)
