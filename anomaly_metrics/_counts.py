@@ -27,6 +27,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
+from ._search import tie_or_gap
 from ._validation import check_scores_and_labels
 from ._warnings import warn_undefined
 
@@ -147,18 +148,11 @@ def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragm
             gap[m] += 1
             continue
         b = min(np.int64((x - lo) * scale), nbuckets - 1)
-        left = start[b]
-        right = start[b + 1]
-        while left < right:
-            mid = (left + right) >> 1
-            if u[mid] < x:
-                left = mid + 1
-            else:
-                right = mid
-        if left < m and u[left] == x:
-            eq[left] += 1
+        j, tie = tie_or_gap(u, x, start[b], start[b + 1])
+        if tie:
+            eq[j] += 1
         else:
-            gap[left] += 1
+            gap[j] += 1
 
 
 def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:

@@ -148,7 +148,7 @@ def evaluate(
         The metrics to compute, out of :data:`METRICS` (default: all of them):
         ``image_auroc``, ``image_aupr``, ``image_f1max`` (image scores vs. image labels),
         ``pixel_auroc``, ``pixel_aupr``, ``pixel_f1max`` (every pixel), ``aupro`` (up to
-        `fpr_limit`), ``aupimo`` (mean over anomalous images, default binned definition),
+        `fpr_limit`), ``aupimo`` (mean over anomalous images, default linspace definition),
         ``pgn`` and ``pbn`` (image level, at 5 %).
     fpr_limit : float in (0, 1], default 0.3
         Integration limit of AU-PRO.

@@ -1,4 +1,4 @@
-"""The library's warning category and the helper that emits it at the caller's line."""
+"""The library's warning category and the helpers that emit warnings at the caller's line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["UndefinedMetricWarning", "register_wrapper_dirs", "warn_undefined"]
+__all__ = ["UndefinedMetricWarning", "register_wrapper_dirs", "warn_advice", "warn_undefined"]
 
 # Frames from these directories are the library's own: the warning names the first frame
 # outside them. Adapters add theirs (and those of the frameworks they are called through) with
@@ -71,3 +71,8 @@ def _stacklevel() -> int:
 def warn_undefined(message: str) -> None:
     """Emit :class:`UndefinedMetricWarning` pointing at the first caller outside the library."""
     warnings.warn(message, UndefinedMetricWarning, stacklevel=_stacklevel())
+
+
+def warn_advice(message: str) -> None:
+    """Emit a plain ``UserWarning`` (advice on a defined result) at the first caller outside."""
+    warnings.warn(message, UserWarning, stacklevel=_stacklevel())

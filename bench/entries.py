@@ -181,7 +181,7 @@ TABLE: list[tuple[Any, ...]] = [
     ("aupimo", "ours", "ours", "am:aupimo", {}, "", (), None, b.mean_field),
     ("aupimo", "ours-torch", "ours-torch", "amt:AUPIMO", {"fields": False}),
     ("aupimo", "anomalib", "peer", "anomalib:AUPIMO", {"fields": False}, "", (), _aupimo_anomalib_memory),
-    ("aupimo", "numpy-ref", "peer", "fn:bench.reference.aupimo_binned", {}, "300k linspace, per-image sort", (), None, b.first),
+    ("aupimo", "numpy-ref", "peer", "fn:bench.reference.aupimo_linspace", {}, "300k linspace, per-image sort", (), None, b.first),
     ("aupimo_exact", "ours", "ours", "am:aupimo", {"num_thresholds": None}, "", (), None, b.mean_field),
     ("aupimo_exact", "numpy-ref", "peer", "fn:bench.reference.aupimo_exact", {}, "sort of normal pixels", (), None, b.first),
     ("evaluate", "ours", "ours", "special:evaluate_ours", {}, "", ("anomaly_metrics:evaluate",)),

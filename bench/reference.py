@@ -9,7 +9,7 @@ not installed:
   increments (``1/|region|`` per region pixel), cumulative sums, one point per group of tied
   scores, the curve padded with (0, 0) and (1, 1), a trapezoid up to the FPR limit with linear
   interpolation at the limit, divided by the limit.
-- :func:`aupimo_binned` -- AUPIMO as the paper / anomalib define it: ``num_thresholds`` linearly
+- :func:`aupimo_linspace` -- AUPIMO as the paper / anomalib define it: ``num_thresholds`` linearly
   spaced thresholds between the min and max of the normal images' scores, per-image counts,
   shared FPR = mean per-image FPR of the normal images, the thresholds nearest the FPR bounds,
   trapezoid of TPR over ln(shared FPR), normalised by ln(upper / lower), clipped to [0, 1].
@@ -28,8 +28,8 @@ import bisect
 import numpy as np
 
 __all__ = [
-    "aupimo_binned",
     "aupimo_exact",
+    "aupimo_linspace",
     "label_loop",
     "mvtec_aupro",
     "pbn_quantile",
@@ -138,7 +138,7 @@ def _nearest(shared_fpr: np.ndarray, level: float) -> int:
     return int(np.argmin(np.abs(shared_fpr - level)))
 
 
-def aupimo_binned(
+def aupimo_linspace(
     maps: np.ndarray,
     masks: np.ndarray,
     fpr_bounds: tuple[float, float] = (1e-5, 1e-4),

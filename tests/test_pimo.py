@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
-from anomaly_metrics import _parallel, _pimo
+from anomaly_metrics import _parallel, _pimo, _pimo_exact, _pimo_linspace
 from anomaly_metrics.testing import reference_aupimo_exact as ref_aupimo_exact
 from anomaly_metrics.testing import reference_aupimo_exact_from_curves as ref_exact_areas
 from anomaly_metrics.testing import reference_aupimo_from_curves as ref_aupimo_from_curves
-from anomaly_metrics.testing import reference_aupimo_linspace as ref_aupimo_binned
+from anomaly_metrics.testing import reference_aupimo_linspace as ref_aupimo_linspace
 from anomaly_metrics.testing import reference_linspace as ref_linspace
 from anomaly_metrics.testing import reference_pimo_curves as ref_pimo_curves
 
@@ -27,7 +27,7 @@ CASES = {c["id"]: c for c in json.loads(GOLDEN.read_text())["cases"]}
 
 
 def _quiet(fn, *args, **kwargs):
-    """Call ``fn`` with the binned mode's advisory UserWarnings silenced."""
+    """Call ``fn`` with the linspace mode's advisory UserWarnings silenced."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(Cannot compute|The AUPIMO may|The (lower|upp))")
         return fn(*args, **kwargs)
@@ -183,7 +183,7 @@ def test_construction_aupimo(construction, bounds, an1, an2, points, thr, mean):
     assert result.threshold_bounds == (thr[0] * scale, thr[1] * scale)
     assert maps.min() <= result.threshold_bounds[0] < result.threshold_bounds[1] <= maps.max()
     assert result.image_classes.tolist() == [0, 1, 1]
-    # every distinct score is a threshold and the bounds are curve points: exact = binned
+    # every distinct score is a threshold and the bounds are curve points: exact = linspace
     exact = am.aupimo(maps, masks, fpr_bounds=bounds, num_thresholds=None)
     np.testing.assert_allclose(exact.per_image, result.per_image, rtol=1e-12)
     assert exact.num_points == points
@@ -246,7 +246,7 @@ def test_binary_classification_counts(scale, norm_fp, anom_fp, anom_tp):
         rows, masks = scores[None], mask[None]
         tpr = np.zeros((1, 4))
         fp = np.zeros(4, np.int64)
-        _pimo._pimo_rows_kernel(rows, masks, np.array([0]), t, t[0], inv_step, tpr, fp)
+        _pimo_linspace._pimo_rows_kernel(rows, masks, np.array([0]), t, t[0], inv_step, tpr, fp)
         if not mask.any():  # a normal row: false positives only
             return fp.tolist(), None
         return fp.tolist(), (tpr[0] * mask.sum()).round().astype(int).tolist()
@@ -297,7 +297,7 @@ def _has_spread(maps, masks):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=pimo_problems(), k=st.integers(2, 40))
-def test_pimo_curves_binned_equals_reference(problem, k):
+def test_pimo_curves_linspace_equals_reference(problem, k):
     maps, masks = problem
     if not _has_spread(maps, masks):
         with pytest.raises(ValueError, match="must not all be equal"):
@@ -342,7 +342,7 @@ def _draw_bounds(data, shared_fpr, *, on_points: bool):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=pimo_problems(), k=st.integers(2, 40), data=st.data())
-def test_aupimo_binned_equals_reference(problem, k, data):
+def test_aupimo_linspace_equals_reference(problem, k, data):
     maps, masks = problem
     if not _has_spread(maps, masks):
         return
@@ -350,7 +350,7 @@ def test_aupimo_binned_equals_reference(problem, k, data):
     bounds = _draw_bounds(data, shared, on_points=data.draw(st.booleans()))
     if bounds is None:
         return
-    per_image, mean, points, thr = ref_aupimo_binned(maps, masks, bounds, k)
+    per_image, mean, points, thr = ref_aupimo_linspace(maps, masks, bounds, k)
     if points < 2:  # both bounds on one threshold
         with pytest.raises(RuntimeError, match="same threshold"):
             _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, num_thresholds=k, force=True)
@@ -383,7 +383,7 @@ def test_aupimo_exact_equals_brute_force(problem, data):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=pimo_problems(), data=st.data())
-def test_binned_equals_exact_on_integer_grid_at_curve_points(problem, data):
+def test_linspace_equals_exact_on_integer_grid_at_curve_points(problem, data):
     """Integer scores, one threshold per integer, bounds on curve points: the two agree."""
     maps, masks = problem
     maps = np.round(maps * 4).astype(np.float64)
@@ -396,11 +396,11 @@ def test_binned_equals_exact_on_integer_grid_at_curve_points(problem, data):
     if bounds is None:
         return
     try:
-        binned = _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, num_thresholds=k, force=True)
+        linspace = _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, num_thresholds=k, force=True)
     except RuntimeError:  # both bounds on one threshold
         return
     exact = am.aupimo(maps, masks, fpr_bounds=bounds, num_thresholds=None)
-    np.testing.assert_allclose(exact.per_image, binned.per_image, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(exact.per_image, linspace.per_image, rtol=0, atol=1e-12)
     # exact threshold bounds: the lowest normal score whose shared FPR is within each bound
     for thr, bound in zip(exact.threshold_bounds, bounds[::-1]):
         assert thr in normal
@@ -427,7 +427,7 @@ def _blobs(n=24, side=64, seed=0, dtype=np.float32):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_binned_aupimo_equals_trapezoid_of_full_curves(dtype):
+def test_linspace_aupimo_equals_trapezoid_of_full_curves(dtype):
     maps, masks = _blobs(dtype=dtype)
     bounds = (1e-4, 1e-2)
     result = _quiet(am.aupimo, maps, masks, fpr_bounds=bounds, force=True)
@@ -469,7 +469,7 @@ def medium_problems(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=medium_problems(), data=st.data())
-def test_aupimo_binned_equals_rules_on_full_curves(problem, data):
+def test_aupimo_linspace_equals_rules_on_full_curves(problem, data):
     """The tail-only computation (coarse location, plateau start) equals the full curves'."""
     maps, masks, k = problem
     curves = am.pimo_curves(maps, masks, num_thresholds=k)
@@ -531,7 +531,7 @@ def test_radix_selection_of_top_normal_scores(values, rank):
     maps = values.reshape(2, 100, 1000)
     masks = np.zeros(maps.shape, bool)
     prep = _pimo._prepare(np.concatenate([maps, maps[:1]]), np.concatenate([masks, ~masks[:1]]))
-    levels, fp = _pimo._top_normal_levels(prep, rank)
+    levels, fp = _pimo_exact._top_normal_levels(prep, rank)
     desc = np.sort(values.astype(np.float64))[::-1]
     kth = desc[rank - 1]
     assert levels[0] <= kth
@@ -580,7 +580,7 @@ def test_input_forms_and_dtypes():
 def test_linspace_matches_reference_formula():
     for lo, hi, k in [(0.0, 0.6484375, 6), (-3.3, 17.1, 1000), (1.0, 1.0001, 333), (0, 1, 300_000)]:
         for dtype in (np.float32, np.float64):
-            got = _pimo._linspace_thresholds(lo, hi, k, np.dtype(dtype))
+            got = _pimo_linspace._linspace_thresholds(lo, hi, k, np.dtype(dtype))
             if k <= 1000:
                 np.testing.assert_array_equal(got, ref_linspace(lo, hi, k, dtype))
             assert got[0] == dtype(lo) and got[-1] == dtype(hi)
@@ -664,6 +664,18 @@ def test_low_point_count_warns_without_raising():
     maps, masks = _small()
     with pytest.warns(UserWarning, match="The AUPIMO may be inaccurate"):
         am.aupimo(maps, masks, fpr_bounds=(0.01, 0.1), num_thresholds=100)
+
+
+def test_advisory_warnings_are_user_warnings_at_the_caller():
+    maps, masks = _small()
+    with pytest.warns(UserWarning) as record:
+        am.aupimo(maps, masks, fpr_bounds=(0.01, 0.1), num_thresholds=40, force=True)
+    messages = [str(w.message) for w in record]
+    assert any("Computation was forced" in m for m in messages)
+    assert any("The AUPIMO may be inaccurate" in m for m in messages)
+    for w in record:
+        assert w.category is UserWarning  # advice on a defined value, not "undefined"
+        assert w.filename == __file__
 
 
 def test_nearest_bound_far_warns():

@@ -1,0 +1,399 @@
+"""The linspace PIMO curves and AUPIMO: anomalib's published ``K`` linearly spaced thresholds.
+
+``K`` thresholds (default 300 000) linearly spaced between the min and max of the normal images'
+scores, in the maps' dtype (``torch.linspace``'s element formula); the AUPIMO integral is the
+trapezoid over the thresholds whose shared FPR is nearest each bound (no interpolation), with
+anomalib's point-count rules. The dispatch, the checks and the public functions are in
+:mod:`anomaly_metrics._pimo`.
+
+How AUPIMO is fast (it never builds the ``(N, K)`` curves)
+    A coarse, cache-resident histogram of the normal scores locates the threshold where the
+    shared FPR crosses the upper bound; only the normal scores above it (about ``upper`` of them)
+    are counted against the thresholds (a computed index corrected against the actual
+    thresholds, so comparisons stay exact), which gives the shared FPR at every threshold the
+    bounds can select. One pass per anomalous image then counts its defect pixels into the
+    selected range only and integrates on the fly. Threads run over images (the kernels release
+    the GIL).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from ._parallel import run_over_images
+from ._warnings import warn_advice
+
+if TYPE_CHECKING:
+    from ._pimo import _Prepared
+
+__all__: list[str] = []
+
+# anomalib's point-count rules for the linspace integral.
+_MIN_POINTS = 30
+_FEW_POINTS = 300
+# Bins of the coarse histogram that locates the thresholds the upper FPR bound needs.
+_COARSE_BINS = 4096
+
+
+def _linspace_thresholds(lo: float, hi: float, k: int, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """``k`` thresholds from ``lo`` to ``hi`` in ``dtype`` arithmetic, torch.linspace's rule.
+
+    ``start + i * step`` for the first half and ``end - (k - 1 - i) * step`` for the second, each
+    operation rounded to ``dtype`` (float32 for float32 maps), so both ends are exact. This is
+    the element formula of ``torch.linspace`` (anomalib); torch's vectorised CPU kernel rounds a
+    few elements of long ranges differently (by one unit in the last place, depending on the
+    CPU), which only matters for a pixel whose score is exactly such a threshold.
+    """
+    dt = dtype.type
+    start, end = dt(lo), dt(hi)
+    step = dt((end - start) / dt(k - 1))
+    half = k // 2
+    idx = np.arange(k)
+    out = np.empty(k, dtype)
+    out[:half] = start + step * idx[:half].astype(dtype)
+    out[half:] = end - step * (k - 1 - idx[half:]).astype(dtype)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _minmax_kernel(maps, images):  # pragma: no cover - compiled
+    """Min and max of the listed images' scores, as float64.
+
+    A kernel so that the normal images are reduced in place, without gathering a copy of them.
+    Inputs are not validated; call through `pimo_curves` / `aupimo`.
+    """
+    lo = np.inf
+    hi = -np.inf
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            x = np.float64(row[p])
+            if x < lo:
+                lo = x
+            if x > hi:
+                hi = x
+    return lo, hi
+
+
+def _linspace_setup(prep: _Prepared, k: int) -> tuple[NDArray[np.float64], float, float]:
+    """The thresholds (values of the maps' dtype, as float64), their origin and inverse step."""
+
+    def minmax(imgs: NDArray[np.int64]) -> list[tuple[float, float]]:
+        found: list[tuple[float, float]] = []
+        prep.per_batch(imgs, lambda m, _k, idx, _s: found.append(_minmax_kernel(m, idx)))
+        return found
+
+    parts = [p for found in run_over_images(minmax, prep.normal, prep.n_pixels) for p in found]
+    lo = min(p[0] for p in parts)
+    hi = max(p[1] for p in parts)
+    if not hi > lo:
+        raise ValueError(
+            f"`anomaly_maps` of the normal images must not all be equal to build thresholds "
+            f"between their min and max, got every normal pixel = {lo:g}: the shared FPR can "
+            "only be 0 or 1."
+        )
+    t = _linspace_thresholds(lo, hi, k, prep.dtype)
+    if not np.all(t[1:] > t[:-1]):
+        raise ValueError(
+            f"`num_thresholds` = {k} is too many for the {prep.dtype} resolution of the normal "
+            f"scores' range [{lo:g}, {hi:g}]: the thresholds are not strictly increasing. Use "
+            "fewer thresholds, float64 maps, or `num_thresholds=None` (the exact curve)."
+        )
+    t64 = t.astype(np.float64)
+    inv_step = (k - 1) / (t64[-1] - t64[0])
+    return t64, float(t64[0]), float(inv_step)
+
+
+@njit(cache=True, nogil=True)
+def _bin_index(x, t, t0, inv_step):  # pragma: no cover - compiled
+    """Number of thresholds ``<= x`` (``x`` is positive at exactly that many thresholds).
+
+    A guess from the linear spacing, corrected against the actual thresholds so the answer is
+    exact for any rounding of them. Inputs are not validated.
+    """
+    k = t.shape[0]
+    f = (x - t0) * inv_step
+    if f < 0.0:
+        g = 0
+    elif f >= k:
+        g = k
+    else:
+        g = np.int64(f) + 1
+        if g > k:
+            g = k
+    while g < k and t[g] <= x:
+        g += 1
+    while g > 0 and t[g - 1] > x:
+        g -= 1
+    return g
+
+
+# ----------------------------------------------------------------------------------------------
+# the full curves
+
+
+@njit(cache=True, nogil=True)
+def _pimo_rows_kernel(maps, masks, images, t, t0, inv_step, tpr, fp_total):  # pragma: no cover
+    """Per-image TPR rows at every threshold (anomalous images), FP totals (normal images).
+
+    Images without defect pixels add their per-threshold false positives to ``fp_total`` and get
+    a nan row; the others get their TPR row. Inputs are not validated; call through
+    `pimo_curves`.
+    """
+    k = t.shape[0]
+    hist = np.zeros(k + 1, np.int64)
+    for r in range(images.shape[0]):
+        i = images[r]
+        row = maps[i]
+        mrow = masks[i]
+        n_pos = 0
+        for p in range(mrow.shape[0]):
+            if mrow[p]:
+                n_pos += 1
+        hist[:] = 0
+        for p in range(row.shape[0]):
+            if n_pos > 0 and not mrow[p]:
+                continue
+            hist[_bin_index(np.float64(row[p]), t, t0, inv_step)] += 1
+        running = 0
+        for j in range(k - 1, -1, -1):
+            running += hist[j + 1]
+            if n_pos > 0:
+                tpr[i, j] = running / n_pos
+            else:
+                fp_total[j] += running
+                tpr[i, j] = np.nan
+
+
+def _pimo_curves_linspace(
+    prep: _Prepared, k: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Thresholds, shared FPR and ``(N, K)`` TPR rows at ``k`` linearly spaced thresholds."""
+    t64, t0, inv_step = _linspace_setup(prep, k)
+    n_images = prep.n_images
+    tpr = np.empty((n_images, k), np.float64)
+    everyone = np.arange(n_images, dtype=np.int64)
+
+    def run(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
+        fp = np.zeros(k, np.int64)
+        prep.per_batch(
+            imgs,
+            lambda m, mk, idx, s: _pimo_rows_kernel(
+                m, mk, idx, t64, t0, inv_step, tpr[s : s + m.shape[0]], fp
+            ),
+        )
+        return fp
+
+    fp = sum(run_over_images(run, everyone, prep.n_pixels))
+    shared_fpr = fp / prep.n_normal_pixels
+    return t64, shared_fpr, tpr
+
+
+# ----------------------------------------------------------------------------------------------
+# AUPIMO: the shared FPR near the bounds, then one pass per anomalous image
+
+
+@njit(cache=True, nogil=True)
+def _coarse_histogram_kernel(maps, images, t0, scale, hist):  # pragma: no cover - compiled
+    """``hist[b]`` += the listed images' scores in coarse bin ``b`` of ``[t0, max]`` (linear).
+
+    A small (cache-resident) histogram that locates the threshold range the FPR bounds need
+    before the exact count. Inputs are not validated; call through `aupimo`.
+    """
+    g = hist.shape[0]
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            f = (np.float64(row[p]) - t0) * scale
+            if f < 0.0:
+                b = 0
+            elif f >= g:
+                b = g - 1
+            else:
+                b = np.int64(f)
+            hist[b] += 1
+
+
+@njit(cache=True, nogil=True)
+def _tail_histogram_kernel(maps, images, t, t0, inv_step, c, hist):  # pragma: no cover
+    """Count the listed images' scores ``>= t[c]`` by threshold; return the max score below it.
+
+    ``hist[j - c]`` counts scores positive at exactly ``j + 1`` thresholds (``j >= c``); scores
+    below ``t[c]`` cost one comparison. Inputs are not validated; call through `aupimo`.
+    """
+    tc = t[c]
+    below = -np.inf
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            x = np.float64(row[p])
+            if x < tc:
+                if x > below:
+                    below = x
+                continue
+            hist[_bin_index(x, t, t0, inv_step) - c - 1] += 1
+    return below
+
+
+def _shared_fp_tail(
+    prep: _Prepared, t64: NDArray[np.float64], t0: float, inv_step: float, hi: float
+) -> tuple[int, int, NDArray[np.int64]]:
+    """Normal pixels ``>= t[j]`` for the thresholds ``j >= c`` that the FPR bounds can select.
+
+    Returns ``(c, j0, fp)``: ``fp[j - c]`` for ``j >= c``; the shared FPR at ``t[c]`` is at least
+    ``hi`` (so the thresholds nearest both bounds are ``>= c``), and ``j0 <= c`` is the first
+    threshold with the same count as ``t[c]`` (where anomalib's first-nearest rule lands when
+    ``t[c]`` is nearest). A coarse histogram finds ``c``; only scores ``>= t[c]`` (about ``hi``
+    of the normal pixels) are counted exactly.
+    """
+    k = t64.shape[0]
+    rank = prep.normal_rank(hi)
+    scale = _COARSE_BINS * inv_step / (k - 1)
+
+    def coarse(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
+        hist = np.zeros(_COARSE_BINS, np.int64)
+        prep.per_batch(
+            imgs, lambda m, _k, idx, _s: _coarse_histogram_kernel(m, idx, t0, scale, hist)
+        )
+        return hist
+
+    hist = sum(run_over_images(coarse, prep.normal, prep.n_pixels))
+    above = np.cumsum(hist[::-1])[::-1]
+    b = int(np.flatnonzero(above >= rank)[-1])
+    c = max(0, math.floor(b * (k - 1) / _COARSE_BINS) - 2)  # a margin for rounding
+    for _ in range(2):
+
+        def fine(imgs: NDArray[np.int64], c: int = c) -> tuple[NDArray[np.int64], float]:
+            hist = np.zeros(k - c, np.int64)
+            below = [-np.inf]
+            prep.per_batch(
+                imgs,
+                lambda m, _k, idx, _s: below.append(
+                    _tail_histogram_kernel(m, idx, t64, t0, inv_step, c, hist)
+                ),
+            )
+            return hist, max(below)
+
+        parts = run_over_images(fine, prep.normal, prep.n_pixels)
+        fp = np.cumsum(sum(p[0] for p in parts)[::-1])[::-1]
+        if fp[0] >= rank or c == 0:
+            break
+        c = 0  # pragma: no cover - the margin failed: count everything
+    below = max(p[1] for p in parts)
+    j0 = c if c == 0 else min(c, int(np.searchsorted(t64, below, side="right")))
+    return c, j0, fp
+
+
+def _index_at_fpr(shared_fpr: NDArray[np.float64], level: float) -> int:
+    """anomalib's threshold index for an FPR level: nearest point, first on ties (no cut)."""
+    if level == 1.0:
+        return int(np.flatnonzero(shared_fpr == 1.0)[-1])
+    return int(np.argmin(np.abs(shared_fpr - level)))
+
+
+@njit(cache=True, nogil=True)
+def _aupimo_linspace_kernel(
+    maps, masks, images, t, t0, inv_step, a, b, log_fpr, out
+):  # pragma: no cover - compiled
+    """Trapezoid of TPR over ``ln(shared FPR)`` across thresholds ``a..b``, per listed image.
+
+    Each image's defect pixels are counted into the threshold range only (those below ``t[a]``
+    are skipped after one comparison); the TPR at each threshold is a suffix sum of the counts,
+    integrated on the fly in ascending-FPR order, so no ``(N, K)`` curve is built.
+    ``log_fpr[j - a]`` is ``ln(shared FPR)`` at threshold ``j``. Inputs are not validated; call
+    through `aupimo`.
+    """
+    m = b - a + 1
+    hist = np.zeros(m, np.int64)
+    ta = t[a]
+    for r in range(images.shape[0]):
+        i = images[r]
+        row = maps[i]
+        mrow = masks[i]
+        hist[:] = 0
+        n_pos = 0
+        for p in range(row.shape[0]):
+            if not mrow[p]:
+                continue
+            n_pos += 1
+            x = np.float64(row[p])
+            if x < ta:
+                continue
+            c = _bin_index(x, t, t0, inv_step)
+            if c > b + 1:
+                c = b + 1
+            hist[c - a - 1] += 1
+        area = 0.0
+        running = 0
+        x_prev = 0.0
+        y_prev = 0.0
+        for j in range(b, a - 1, -1):  # ascending shared FPR
+            running += hist[j - a]
+            y = running / n_pos
+            x = log_fpr[j - a]
+            if j < b:
+                area += (x - x_prev) * (y + y_prev) * 0.5
+            x_prev = x
+            y_prev = y
+        out[i] = area
+
+
+def _aupimo_linspace(
+    prep: _Prepared, lo: float, hi: float, k: int, force: bool
+) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
+    """Per-image trapezoids (not yet normalised), points in the range, thresholds at the bounds."""
+    t64, t0, inv_step = _linspace_setup(prep, k)
+    c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
+    tail_fpr = fp / prep.n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
+    if lo < tail_fpr[-1]:
+        raise prep.unreachable_error(lo, int(fp[-1]))
+    # the upper FPR bound is the lower threshold; thresholds j0..c share the FPR at c
+    a, b = (c + _index_at_fpr(tail_fpr, level) for level in (hi, lo))
+    a, b = (j0 if idx == c else idx for idx in (a, b))
+    shared_fpr = np.concatenate((np.full(c - j0, tail_fpr[0]), tail_fpr))  # from j0 on
+    for level, idx, name in ((lo, b, "lower"), (hi, a, "upper")):
+        got = float(shared_fpr[idx - j0])
+        if abs(got - level) > 1e-2 * level:
+            warn_advice(
+                f"The {name} bound of the shared FPR integration range is not exactly achieved: "
+                f"the nearest of the {k} thresholds has shared FPR {got:.6g} for {level:g} (not "
+                "within 1 %). Increase `num_thresholds` or use `num_thresholds=None` (exact)."
+            )
+    if a >= b:
+        raise RuntimeError(
+            f"The thresholds corresponding to the given `fpr_bounds` are not valid: both bounds "
+            f"({lo:g}, {hi:g}) fall on the same threshold index {a} of {k}. Increase "
+            "`num_thresholds` or use `num_thresholds=None` (exact)."
+        )
+    n_points = b - a + 1
+    few = (
+        "the shared fpr integration range doesn't have enough points. Found "
+        f"{n_points} points in the integration range. Try increasing `num_thresholds`"
+    )
+    if n_points <= _MIN_POINTS:
+        if not force:
+            raise RuntimeError(
+                f"Cannot compute AUPIMO because {few}, use `num_thresholds=None` (the exact "
+                "curve) or pass `force=True`."
+            )
+        warn_advice(f"Cannot compute AUPIMO because {few}. Computation was forced!")
+    if n_points < _FEW_POINTS:
+        warn_advice(f"The AUPIMO may be inaccurate because {few}.")
+    log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
+    out = np.zeros(prep.n_images, np.float64)
+    run_over_images(
+        lambda imgs: prep.per_batch(
+            imgs,
+            lambda m, mk, idx, s: _aupimo_linspace_kernel(
+                m, mk, idx, t64, t0, inv_step, a, b, log_fpr, out[s : s + m.shape[0]]
+            ),
+        ),
+        prep.anomalous,
+        prep.n_pixels,
+    )
+    return out, int(n_points), (float(t64[a]), float(t64[b]))
