@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+import torch
 from torchmetrics import Metric, MetricCollection
 
 __all__ = ["AnomalibMetric", "create_anomalib_metric"]
@@ -122,16 +123,19 @@ class AnomalibMetric:
         return super().compute(*args, **kwargs)  # type: ignore[misc]
 
     def _nothing_added(self) -> bool:
-        """No local update; after a distributed sync, no data in any process's list states."""
-        if not getattr(self, "_is_synced", False):
-            return self._update_count == 0  # type: ignore[attr-defined, no-any-return]
-        lists = [k for k, v in self._defaults.items() if isinstance(v, list)]  # type: ignore[attr-defined]
-        if not lists:
-            return self._update_count == 0  # type: ignore[attr-defined, no-any-return]
-        for key in lists:
+        """Every state still at its default (no data in the list states, sums still zero).
+
+        Decided from the states, not from a count of updates: after a distributed sync every
+        process returns None, or none does, and a metric restored from a ``state_dict`` with
+        data computes.
+        """
+        for key, default in self._defaults.items():  # type: ignore[attr-defined]
             state = getattr(self, key)
-            parts = state if isinstance(state, list) else [state]
-            if any(p.numel() for p in parts):
+            if isinstance(default, list):
+                parts = state if isinstance(state, list) else [state]
+                if any(p.numel() for p in parts):
+                    return False
+            elif not torch.equal(state, default.to(state.device)):
                 return False
         return True
 
