@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import torch
 from torchmetrics import Metric, MetricCollection
 
-__all__ = ["AnomalibMetric", "create_anomalib_metric"]
+__all__ = ["AnomalibMetric", "create_anomalib_metric", "updated_anywhere"]
 
 _M = TypeVar("_M", bound=Metric)
 _MISSING = object()
@@ -138,6 +138,22 @@ class AnomalibMetric:
             elif not torch.equal(state, default.to(state.device)):
                 return False
         return True
+
+
+def updated_anywhere(metric: Metric) -> bool:
+    """Whether `metric` was updated in this process or, in a distributed run, in any process.
+
+    One ``max`` all-reduce of a flag when torch.distributed is initialised (every process
+    must call it, as it must call ``compute``), so that the processes agree on whether to
+    compute and log a metric that some of them never updated.
+    """
+    flag = bool(metric.update_called)
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return flag
+    group = metric.process_group or torch.distributed.group.WORLD
+    t = torch.tensor([int(flag)], device=metric.device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX, group=group)
+    return bool(t.item())
 
 
 def create_anomalib_metric(metric_cls: type[_M]) -> type[_M]:

@@ -146,16 +146,6 @@ def gather_tensor_lists(
     list of list of Tensor
         For each list: rank 0's tensors, then rank 1's, ...; this process's own tensors are the
         given ones, the others are views of the received bytes in their own dtype and shape.
-
-    Examples
-    --------
-    Outside a process group there is nothing to gather from; within one, every process calls
-    it with its own lists:
-
-    >>> import torch
-    >>> from anomaly_metrics_torch._sync import gather_tensor_lists
-    >>> callable(gather_tensor_lists)
-    True
     """
     lists = [[p for p in parts if p.numel()] for parts in lists]
     descriptions = [d.tolist() for d in _gather(_describe(lists, device), dist_sync_fn, group)]
