@@ -195,6 +195,12 @@ METRICS: dict[str, tuple[Callable[[], Any], str, Callable[[list], Any], str | No
         None,
     ),
     "pixel_AUROC": (lambda: amt.AUROC(fields=MAPS), "batch", lambda b: am.auroc(*_pixels(b)), None),
+    "pixel_AUROC_compute_on_cpu": (
+        lambda: amt.AUROC(fields=MAPS, compute_on_cpu=True),
+        "batch",
+        lambda b: am.auroc(*_pixels(b)),
+        None,
+    ),
     "AUPRO": (
         lambda: amt.AUPRO(fields=MAPS, fpr_limit=0.3),
         "batch",

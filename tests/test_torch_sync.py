@@ -34,6 +34,8 @@ from _torch_scenarios import (
     split,
 )
 
+from anomaly_metrics_torch._sync import gather_tensor_lists
+
 WORLD = 2
 EXACT = ("AUROC", "F1Max", "AUPRO", "PRO")
 
@@ -103,6 +105,22 @@ def _scenarios(key):
     return out
 
 
+def _tensor_lists(rank):
+    """Two lists of tensors of many dtypes, shapes (0-d, empty, non-contiguous) per rank."""
+    g = torch.Generator().manual_seed(rank)
+    r = torch.rand((3, 4), generator=g)
+    if rank == 0:
+        return [
+            [r > 0.5, r[:, 0].half(), r.bfloat16().t(), torch.tensor(-3, dtype=torch.int8)],
+            [torch.empty(0, 4)],
+        ]
+    return [[], [r.double()[None], (r * 255).to(torch.uint8)[1], torch.arange(5)]]
+
+
+def _described(lists):
+    return [[(str(t.dtype), tuple(t.shape), t.double().tolist()) for t in ts] for ts in lists]
+
+
 def _worker(rank, port, out_dir, key):
     torch.set_num_threads(1)  # forked: no OpenMP pool inherited from the parent
     os.environ["MASTER_ADDR"] = "127.0.0.1"
@@ -110,6 +128,8 @@ def _worker(rank, port, out_dir, key):
     dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=timedelta(seconds=60))
     try:
         results = {}
+        if key == "random":
+            results["tensor lists"] = _described(gather_tensor_lists(_tensor_lists(rank), "cpu"))
         for name, (per_rank, metrics) in _scenarios(key).items():
             for metric_name in metrics:
                 make, style, _, _ = METRICS[metric_name]
@@ -128,6 +148,10 @@ def _run_and_check(key, tmp_path):
     for rank in range(WORLD):
         with open(tmp_path / f"rank{rank}.pkl", "rb") as f:
             results = pickle.load(f)
+        if key == "random":
+            lists = [_tensor_lists(r) for r in range(WORLD)]
+            expected = [[t for r in range(WORLD) for t in lists[r][i] if t.numel()] for i in (0, 1)]
+            assert results.pop("tensor lists") == _described(expected)
         assert len(results) == sum(len(m) for _, m in scenarios.values())
         for name, (per_rank, metrics) in scenarios.items():
             everything = [b for r in range(WORLD) for b in per_rank[r]]  # rank order

@@ -123,12 +123,13 @@ class AnomalibMetric:
         return super().compute(*args, **kwargs)  # type: ignore[misc]
 
     def _nothing_added(self) -> bool:
-        """Every state still at its default (no data in the list states, sums still zero).
+        """Not updated here and every state at its default (no data in lists, sums zero).
 
-        Decided from the states, not from a count of updates: after a distributed sync every
-        process returns None, or none does, and a metric restored from a ``state_dict`` with
-        data computes.
+        After a distributed sync, decided from the synced states alone, so that every process
+        returns None or none does; a metric restored from a ``state_dict`` with data computes.
         """
+        if self._update_count and not getattr(self, "_is_synced", False):  # type: ignore[attr-defined]
+            return False
         for key, default in self._defaults.items():  # type: ignore[attr-defined]
             state = getattr(self, key)
             if isinstance(default, list):

@@ -199,6 +199,8 @@ class SyncedMetric(Metric):
                 value = getattr(self, name)
                 local.append([value] if isinstance(value, Tensor) else list(value))
             for name, gathered in zip(names, gather_tensor_lists(local, self.device, sync, group)):
+                if self.compute_on_cpu:  # received on the metric's device: to host memory
+                    gathered = [t.cpu() for t in gathered]
                 setattr(self, name, gathered)
         for name, reduce in self._reductions.items():
             if name in names:
