@@ -6,8 +6,8 @@ first). Uneven batch sizes per rank exercise torchmetrics' padded gather. The pr
 forked (a spawn re-imports torch in each child, which costs tens of seconds on a loaded
 machine); they run torch single-threaded, and the core uses no OpenMP.
 
-Every process receives data for every strict metric: torchmetrics cannot gather a ``"cat"``
-state from a process that has none when the others hold multi-dimensional or bool tensors.
+Every process receives data here; ranks without data, mixed dtypes and other splits are
+``test_torch_sync.py``'s.
 """
 
 from __future__ import annotations

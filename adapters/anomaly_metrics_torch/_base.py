@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+import torch
 from torchmetrics import Metric, MetricCollection
 
-__all__ = ["AnomalibMetric", "create_anomalib_metric"]
+__all__ = ["AnomalibMetric", "create_anomalib_metric", "updated_anywhere"]
 
 _M = TypeVar("_M", bound=Metric)
 _MISSING = object()
@@ -122,18 +123,38 @@ class AnomalibMetric:
         return super().compute(*args, **kwargs)  # type: ignore[misc]
 
     def _nothing_added(self) -> bool:
-        """No local update; after a distributed sync, no data in any process's list states."""
-        if not getattr(self, "_is_synced", False):
-            return self._update_count == 0  # type: ignore[attr-defined, no-any-return]
-        lists = [k for k, v in self._defaults.items() if isinstance(v, list)]  # type: ignore[attr-defined]
-        if not lists:
-            return self._update_count == 0  # type: ignore[attr-defined, no-any-return]
-        for key in lists:
+        """Not updated here and every state at its default (no data in lists, sums zero).
+
+        After a distributed sync, decided from the synced states alone, so that every process
+        returns None or none does; a metric restored from a ``state_dict`` with data computes.
+        """
+        if self._update_count and not getattr(self, "_is_synced", False):  # type: ignore[attr-defined]
+            return False
+        for key, default in self._defaults.items():  # type: ignore[attr-defined]
             state = getattr(self, key)
-            parts = state if isinstance(state, list) else [state]
-            if any(p.numel() for p in parts):
+            if isinstance(default, list):
+                parts = state if isinstance(state, list) else [state]
+                if any(p.numel() for p in parts):
+                    return False
+            elif not torch.equal(state, default.to(state.device)):
                 return False
         return True
+
+
+def updated_anywhere(metric: Metric) -> bool:
+    """Whether `metric` was updated in this process or, in a distributed run, in any process.
+
+    One ``max`` all-reduce of a flag when torch.distributed is initialised (every process
+    must call it, as it must call ``compute``), so that the processes agree on whether to
+    compute and log a metric that some of them never updated.
+    """
+    flag = bool(metric.update_called)
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return flag
+    group = metric.process_group or torch.distributed.group.WORLD
+    t = torch.tensor([int(flag)], device=metric.device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX, group=group)
+    return bool(t.item())
 
 
 def create_anomalib_metric(metric_cls: type[_M]) -> type[_M]:

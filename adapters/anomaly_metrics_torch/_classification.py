@@ -24,6 +24,7 @@ from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_scores_and_labels
 from ._convert import state_pairs, state_to_numpy, to_result
 from ._figures import pair_figure
+from ._sync import SyncedMetric
 
 __all__ = [
     "AUPR",
@@ -57,7 +58,7 @@ def _exact_mode(thresholds: Any, ignore_index: Any, normalization: Any = None) -
     return ignore_index
 
 
-class _PairMetric(Metric):
+class _PairMetric(SyncedMetric):
     """States ``preds`` (flat, dtype as given) and ``target`` (flat bool), both ``"cat"``.
 
     With ``bins`` (classes whose ``_binnable`` is True): one ``histogram`` state instead, int64

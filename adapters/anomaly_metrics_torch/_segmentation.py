@@ -11,7 +11,6 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 
 import anomaly_metrics as am
 from anomaly_metrics import batched
@@ -21,11 +20,12 @@ from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_maps_and_masks
 from ._convert import state_pairs, state_to_numpy, to_result
 from ._figures import pro_figure
+from ._sync import SyncedMetric
 
 __all__ = ["AUPIMO", "AUPRO", "PIMO", "PRO", "AUPIMOResult", "PIMOResult"]
 
 
-class _MapMetric(Metric):
+class _MapMetric(SyncedMetric):
     """States ``preds`` (maps, dtype as given) and ``target`` (bool masks), ``(N, H, W)``.
 
     With ``bins`` (classes with a ``_binned_kind``): the histogram states of that kind instead.

@@ -15,6 +15,7 @@ from ._base import AnomalibMetric
 from ._checks import as_labels, as_scores
 from ._convert import state_to_numpy, to_result
 from ._figures import score_histogram_figure
+from ._sync import SyncedMetric
 
 __all__ = ["AnomalyScoreDistribution", "MinMax"]
 
@@ -83,7 +84,7 @@ class MinMax(AnomalibMetric, _MinMax):
     """
 
 
-class AnomalyScoreDistribution(Metric):
+class AnomalyScoreDistribution(SyncedMetric):
     """Mean and standard deviation of log scores and log maps (anomalib's metric of that name).
 
     Not an :class:`AnomalibMetric`: ``update`` takes keyword arguments ``anomaly_scores``,

@@ -16,7 +16,7 @@ except ImportError as err:  # pragma: no cover - exercised without the extra onl
         "anomaly_metrics_torch.Evaluator needs Lightning: pip install 'anomaly-metrics[lightning]'"
     ) from err
 
-from ._base import AnomalibMetric
+from ._base import AnomalibMetric, updated_anywhere
 
 __all__ = ["Evaluator"]
 
@@ -143,8 +143,8 @@ class Evaluator(nn.Module, Callback):
 
     def _log_metrics(self, trainer: Trainer, metrics: nn.ModuleList) -> None:
         for metric in metrics:
-            if not getattr(metric, "strict", True) and not metric.update_called:
-                continue
+            if not getattr(metric, "strict", True) and not updated_anywhere(metric):
+                continue  # the same decision in every process (each syncs in compute)
             if trainer.barebones:  # Lightning disables self.log: compute and record directly
                 value = metric.compute()
                 trainer.callback_metrics[metric.name] = value
