@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
@@ -212,3 +212,26 @@ def test_auc_against_numpy_and_interpolation():
     # a vertical jump at x_max is kept (MVTec rule)
     assert am.auc([0, 0.5, 0.5, 1], [0, 0, 1, 1], x_max=0.5) == 0.0
     assert am.auc([0, 0.5, 0.5, 1], [0, 0, 1, 1], x_max=0.75) == 0.25
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_gap_counting_is_exact_over_the_whole_float_range(data):
+    # levels spread over the full float64 range (keys up to 2**64 apart), signed zeros, denormals
+    # and huge outliers: the key buckets must still place every negative in its exact gap
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    big, tiny = (3e38, 1e-45) if dtype == np.float32 else (1e308, 5e-324)
+    specials = [-big, -1e30, -1.0, -tiny, -0.0, 0.0, tiny, 1e-30, 0.5, 1.0, 1e30, big]
+    n = data.draw(st.integers(2, 300))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    scores = np.where(
+        rng.random(n) < 0.5, rng.choice(specials, n), rng.standard_cauchy(n) * 1e3
+    ).astype(dtype)
+    labels = rng.random(n) < data.draw(st.sampled_from([0.05, 0.5, 0.95]))
+    assume(labels.any() and (~labels).any())
+    with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness check sums
+        expected = skm.roc_auc_score(labels, scores.astype(np.float64))
+        expected_ap = skm.average_precision_score(labels, scores.astype(np.float64))
+    with am.threads(1):
+        assert am.auroc(scores, labels) == pytest.approx(expected, abs=1e-12)
+    assert am.aupr(scores, labels) == pytest.approx(expected_ap, abs=1e-12)
