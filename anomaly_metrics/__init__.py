@@ -6,7 +6,14 @@ cached on disk. Positive means ``score >= threshold``; undefined metrics are ``n
 """
 
 from ._components import connected_components
-from ._counts import PrecisionRecallCurve, RocCurve, precision_recall_curve, roc_curve
+from ._counts import (
+    PrecisionRecallCurve,
+    RocCurve,
+    ThresholdCounts,
+    counts_at_thresholds,
+    precision_recall_curve,
+    roc_curve,
+)
 from ._distribution import ScoreDistribution, score_distribution
 from ._evaluate import evaluate
 from ._f1 import f1_adaptive_threshold, f1_max, f1_score
@@ -67,6 +74,7 @@ __all__ = [
     "ProHistogram",
     "RocCurve",
     "ScoreDistribution",
+    "ThresholdCounts",
     # warnings
     "UndefinedMetricWarning",
     # curves and areas
@@ -83,6 +91,7 @@ __all__ = [
     "bootstrap_ci",
     "compare_models",
     "connected_components",
+    "counts_at_thresholds",
     # everything at once
     "evaluate",
     # thresholds and F1
