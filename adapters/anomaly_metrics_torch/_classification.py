@@ -17,8 +17,7 @@ from torchmetrics import Metric
 
 from ._binned import add_binned_states, check_bins, histogram_of, update_binned
 from ._checks import as_scores_and_labels
-from ._convert import state_pairs, state_to_numpy
-from ._dtype import result
+from ._convert import state_pairs, state_to_numpy, to_result
 from ._thresholded import add_confmat_state, as_thresholds, update_confmat
 
 __all__ = ["_PairMetric", "check_curve_options"]
@@ -97,7 +96,7 @@ class _PairMetric(Metric):
     def _finalise_binned(self, finalise: Any) -> Any:
         """Finalise the histogram state; keep the certified bound in ``error_bound``."""
         value, bound = finalise(histogram_of(self, "ranking"))
-        self.error_bound = result(bound, self.device)
+        self.error_bound = to_result(bound, self.device)
         return value
 
     def _arrays(self) -> tuple[Any, Any]:

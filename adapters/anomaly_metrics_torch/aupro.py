@@ -12,6 +12,7 @@ from anomaly_metrics._validation import check_real
 
 from ._base import AnomalibMetric
 from ._binned import histogram_of
+from ._convert import to_result
 from ._dtype import result
 from ._figures import pro_figure
 from ._segmentation import _MapMetric
@@ -46,7 +47,7 @@ class _AUPRO(_MapMetric):
         if self.bins is not None:
             h = histogram_of(self, "pro")
             value, bound = am.aupro_from_histogram(h, fpr_limit=self.fpr_limit)
-            self.error_bound = result(bound, self.device)
+            self.error_bound = to_result(bound, self.device)
             return result(value, self.device)
         maps, masks = self._batches()
         return result(_aupro_batches(maps, masks, fpr_limit=self.fpr_limit), self.device)

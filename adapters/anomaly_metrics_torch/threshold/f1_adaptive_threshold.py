@@ -15,7 +15,7 @@ from anomaly_metrics._warnings import warn_undefined
 
 from .._base import AnomalibMetric
 from .._binned import histogram_of
-from .._convert import state_to_numpy
+from .._convert import state_to_numpy, to_result
 from .._dtype import result
 from .._thresholded import class_totals, pr_points
 from ..auroc import _AUROC
@@ -65,7 +65,7 @@ class _F1AdaptiveThreshold(_AUROC, Threshold):
             return self.value
         if self.bins is not None:
             t = am.f1_adaptive_threshold_from_histogram(histogram_of(self, "ranking"))
-            self.error_bound = result(t.f1_error_bound, self.device)
+            self.error_bound = to_result(t.f1_error_bound, self.device)
             self.value = result(t.threshold, self.device)
             return self.value
         self.value = result(_f1_adaptive_threshold_batches(*self._batches()), self.device)
