@@ -6,6 +6,7 @@ threshold``, compared exactly), one image at a time; the rates are those counts 
 
 from __future__ import annotations
 
+import logging
 from enum import Enum
 
 import numpy as np
@@ -24,6 +25,8 @@ __all__ = [
     "per_image_tpr",
     "threshold_and_binary_classification_curve",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class ThresholdMethod(Enum):

@@ -8,6 +8,7 @@ rates and scores in float64, as anomalib returns them.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -26,6 +27,8 @@ __all__ = [
     "pimo_curves",
     "thresh_at_shared_fpr_level",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def threshold_dtype(maps_dtype: torch.dtype) -> torch.dtype:

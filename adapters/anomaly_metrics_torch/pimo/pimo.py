@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -24,6 +25,8 @@ from .functional import aupimo_normalizing_factor, threshold_dtype
 from .utils import images_classes_from_masks
 
 __all__ = ["AUPIMO", "PIMO", "_AUPIMO", "_PIMO", "AUPIMOResult", "PIMOResult"]
+
+logger = logging.getLogger(__name__)
 
 
 class _PIMO(_MapMetric):

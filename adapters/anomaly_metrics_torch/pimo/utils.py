@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import Tensor
 
 from .._checks import as_labels
 
 __all__ = ["images_classes_from_masks"]
+
+logger = logging.getLogger(__name__)
 
 
 def images_classes_from_masks(masks: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,8 @@ from ..auroc import _AUROC
 from .base import Threshold
 
 __all__ = ["F1AdaptiveThreshold", "_F1AdaptiveThreshold", "handle_mac"]
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
