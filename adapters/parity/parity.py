@@ -117,7 +117,7 @@ def _metric_pairs(ours: Any, theirs: Any) -> list[tuple[str, Any, Any, str]]:
             "aupimo-result",
         ),
     ]
-    return pairs
+    return pairs + _threshold_pairs(ours, theirs)
 
 
 def _functional_pairs(batches: list[SimpleNamespace]) -> list[tuple[str, Any, Any]]:

@@ -58,10 +58,6 @@ class _F1AdaptiveThreshold(_AUROC, Threshold):
     def __init__(self, thresholds: Any = None, **kwargs: Any) -> None:
         super().__init__(thresholds, **kwargs)
 
-    def update(self, preds: Tensor, target: Tensor) -> None:
-        """Append a batch of scores and 0/1 labels (any matching shapes; flattened)."""
-        _AUROC.update(self, preds, target)
-
     def compute(self) -> Tensor:
         if self.thresholds is not None:
             self.value = result(self._threshold_at_fixed(), self.device)
