@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +13,6 @@ from torch import Tensor
 
 import anomaly_metrics as am
 from anomaly_metrics._f1 import _f1_adaptive_threshold_batches
-from anomaly_metrics._warnings import warn_undefined
 
 from .._base import AnomalibMetric
 from .._binned import histogram_of
@@ -76,9 +76,11 @@ class _F1AdaptiveThreshold(_AUROC, Threshold):
         n_neg, n_pos = class_totals(self.confmat)
         if n_pos == 0 or n_neg == 0:
             which = "anomalous" if n_pos == 0 else "normal"
-            warn_undefined(
+            warnings.warn(
                 f"No {which} samples: the threshold is the "
-                f"{'highest' if n_pos == 0 else 'lowest'} candidate threshold."
+                f"{'highest' if n_pos == 0 else 'lowest'} candidate threshold.",
+                am.UndefinedMetricWarning,
+                stacklevel=3,
             )
             return float(thresholds[-1] if n_pos == 0 else thresholds[0])
         precision, recall = pr_points(self.confmat)
