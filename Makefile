@@ -58,7 +58,8 @@ demo: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# Optional, not in CI: our torch classes against anomalib 2.7.0 on random batches. Builds
+# Optional, not in CI: our torch classes and functional helpers against anomalib 2.7.0 on random
+# batches, then an anomalib model (Padim) trained and tested with our Evaluator. Builds
 # .venv-parity (torch 2.14.1 + torchvision 0.29.1 from the local wheels, then anomalib 2.7.0).
 PARITY_VENV ?= .venv-parity
 .PHONY: parity
@@ -67,3 +68,4 @@ parity:
 	$(PARITY_VENV)/bin/python -m pip install torch==2.14.1 torchvision==0.29.1
 	$(PARITY_VENV)/bin/python -m pip install anomalib==2.7.0 -e ".[torch]"
 	$(PARITY_VENV)/bin/python adapters/parity/parity.py --json $(PARITY_VENV)/parity.json
+	$(PARITY_VENV)/bin/python adapters/parity/engine_check.py

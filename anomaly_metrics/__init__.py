@@ -12,6 +12,8 @@ from ._components import (
 from ._counts import (
     PrecisionRecallCurve,
     RocCurve,
+    ThresholdCounts,
+    counts_at_thresholds,
     precision_recall_curve,
     roc_curve,
 )
@@ -147,6 +149,7 @@ __all__ = [
     "ScoreDistribution",
     "SproCurve",
     "ThresholdChoice",
+    "ThresholdCounts",
     "ThresholdedMetrics",
     "UndefinedMetricWarning",
     "ader_pixel_metrics",
@@ -165,6 +168,7 @@ __all__ = [
     "bootstrap_ci",
     "compare_models",
     "connected_components",
+    "counts_at_thresholds",
     "evaluate",
     "f1_adaptive_threshold",
     "f1_adaptive_threshold_from_histogram",

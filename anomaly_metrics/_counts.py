@@ -29,10 +29,17 @@ from numpy.typing import NDArray
 from ._keys import order_key
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
-from ._validation import check_scores_and_labels
+from ._validation import check_scores, check_scores_and_labels
 from ._warnings import warn_undefined
 
-__all__ = ["PrecisionRecallCurve", "RocCurve", "precision_recall_curve", "roc_curve"]
+__all__ = [
+    "PrecisionRecallCurve",
+    "RocCurve",
+    "ThresholdCounts",
+    "counts_at_thresholds",
+    "precision_recall_curve",
+    "roc_curve",
+]
 
 
 class RocCurve(NamedTuple):
@@ -49,6 +56,16 @@ class PrecisionRecallCurve(NamedTuple):
     precision: NDArray[np.float64]
     recall: NDArray[np.float64]
     thresholds: NDArray[np.float64]
+
+
+class ThresholdCounts(NamedTuple):
+    """Confusion counts at given thresholds (see :func:`counts_at_thresholds`)."""
+
+    thresholds: NDArray[np.float64]
+    tp: NDArray[np.int64]
+    fp: NDArray[np.int64]
+    fn: NDArray[np.int64]
+    tn: NDArray[np.int64]
 
 
 class _Counts(NamedTuple):
@@ -450,3 +467,57 @@ def precision_recall_curve(scores: Any, labels: Any) -> PrecisionRecallCurve:
         np.concatenate((recall[::-1], [0.0])),
         c.thresholds[::-1].copy(),
     )
+
+
+def counts_at_thresholds(scores: Any, labels: Any, thresholds: Any) -> ThresholdCounts:
+    """Confusion counts at the given thresholds (a sample is positive iff ``score >= t``).
+
+    The counts torchmetrics' ``thresholds=`` mode accumulates (without its sigmoid): at each
+    given threshold, how many positives and negatives score at or above it. Compared exactly,
+    in float64, whatever the dtypes.
+
+    Parameters
+    ----------
+    scores : array-like of shape (...)
+        Anomaly scores; float16/32/64, int or bool, finite, not empty.
+    labels : array-like, same shape as `scores`
+        1 / True for anomalous (positive), 0 / False for normal.
+    thresholds : array-like of shape (K,)
+        Finite thresholds, in any order; K >= 1.
+
+    Returns
+    -------
+    ThresholdCounts
+        ``thresholds`` (float64, as given) and int64 ``tp``, ``fp``, ``fn``, ``tn`` of shape
+        ``(K,)``, in the order of `thresholds`.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric inputs.
+    ValueError
+        Empty or non-finite scores or thresholds, labels not in {0, 1}, shapes that differ,
+        thresholds that are not one-dimensional.
+
+    Examples
+    --------
+    >>> import anomaly_metrics as am
+    >>> c = am.counts_at_thresholds([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], [0.0, 0.4, 1.0])
+    >>> c.tp.tolist(), c.fp.tolist(), c.fn.tolist(), c.tn.tolist()
+    ([2, 1, 0], [2, 1, 0], [0, 1, 2], [0, 1, 2])
+    """
+    s, y = check_scores_and_labels(scores, labels)
+    t = np.asarray(check_scores(thresholds, "thresholds"), dtype=np.float64)
+    if t.ndim != 1:
+        raise ValueError(f"`thresholds` must be one-dimensional, got shape {t.shape}.")
+    n_pos = int(np.count_nonzero(y))
+    n_neg = int(y.size) - n_pos
+    c = _binary_counts(s, y, thresholds="all")
+    k = c.thresholds.size
+    # distinct scores below each threshold; the counts at t are those at the next distinct score
+    below = np.searchsorted(c.thresholds[::-1], t, side="left")
+    idx = k - 1 - below  # index into the descending arrays; -1: no score reaches t
+    reached = idx >= 0
+    tp = np.where(reached, c.tp[np.maximum(idx, 0)], 0).astype(np.int64)
+    fp = np.where(reached, c.fp[np.maximum(idx, 0)], 0).astype(np.int64)
+    return ThresholdCounts(t, tp, fp, n_pos - tp, n_neg - fp)

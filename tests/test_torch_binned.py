@@ -26,6 +26,13 @@ MAPS = ("anomaly_map", "gt_mask")
 BITS = 16
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _float64_results():
+    """Compare with the core's float64 values bit for bit: every result in float64 here."""
+    with amt.result_dtype(torch.float64):
+        yield
+
+
 def _batches(seed, sizes):
     """Batches with both classes: scores/labels, and 8x8 maps whose regions have 1, 4 or 8 px.
 

@@ -14,6 +14,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from _torch_scenarios import (
     FLOATS,
     METRICS,
@@ -27,6 +28,16 @@ from _torch_scenarios import (
 )
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+import anomaly_metrics_torch as amt
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64_results():
+    """Compare with the core's float64 values bit for bit: every result in float64 here."""
+    with amt.result_dtype(torch.float64):
+        yield
+
 
 EXAMPLES = 150 if THOROUGH else 6
 

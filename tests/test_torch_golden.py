@@ -175,10 +175,16 @@ def test_every_case_is_replayed():
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in BINNED])
-def test_binned_cases_are_rejected_with_a_clear_error(case):
-    cls = getattr(amt, case["metric"])
-    with pytest.raises(ValueError, match="binned thresholds are not implemented"):
-        cls(fields=case["fields"], **_kwargs(case))
+def test_fixed_threshold_cases_equal_anomalib(case):
+    """torchmetrics' ``thresholds=`` mode: anomalib's value, in anomalib's dtype (float32)."""
+    result, metric, undefined = _run(case)
+    assert result.dtype == torch.float32
+    _close(result, case["expected"], 1e-7)
+    for name, value in (case.get("attributes") or {}).items():
+        if value is not None:
+            _close(getattr(metric, name), value, 1e-7)
+    if case["id"].endswith("no-anomalous"):  # anomalib logs its fallback; ours warns
+        assert undefined
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in EXACT])
@@ -249,7 +255,9 @@ def _check_against_the_core(case, intended):
         _close(result[0], case["expected"]["precision"], 1e-6)
         assert np.isnan(result[1][:-1].numpy()).all() and undefined
         return
-    assert float(result) == reference or (math.isnan(reference) and math.isnan(float(result)))
+    # the core's float64 value, rounded once to the result's dtype (float32 by default)
+    rounded = float(torch.tensor(reference, dtype=result.dtype))
+    assert float(result) == rounded or (math.isnan(reference) and math.isnan(float(result)))
     if math.isnan(reference):
         assert undefined, "nan comes with UndefinedMetricWarning"
     if case["id"] in HAND:

@@ -23,6 +23,13 @@ import anomaly_metrics_torch as amt
 from anomaly_metrics_torch import Evaluator
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _float64_results():
+    """Compare logged values with the core's float64 values: every result in float64 here."""
+    with amt.result_dtype(torch.float64):
+        yield
+
+
 class _Images(Dataset):
     """Small images; a bright square is the defect (some images are normal)."""
 

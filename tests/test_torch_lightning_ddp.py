@@ -78,6 +78,7 @@ def _expected(a, rank0):
 
 def _worker(rank, port, out_dir):
     torch.set_num_threads(1)
+    amt.set_result_dtype(torch.float64)  # compared with the core's float64 values bit for bit
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),

@@ -26,6 +26,16 @@ import anomaly_metrics_torch as amt
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _float64_results():
+    """Compare with the core's float64 values bit for bit: every result in float64 here.
+
+    The float32 default (the same values rounded once) is tested in test_torch_result_dtype.py.
+    """
+    with amt.result_dtype(torch.float64):
+        yield
+
+
 # --------------------------------------------------------------------------------------------
 # data
 
@@ -573,14 +583,19 @@ def _scores(*values):
 
 ERRORS = [
     (lambda: amt.AUROC(), ValueError, "Batch fields must be provided for metric AUROC"),
-    (lambda: amt.AUROC(fields=SCORE_FIELDS, thresholds=5), ValueError, "`thresholds` must be None"),
-    (lambda: amt.AUPR(fields=SCORE_FIELDS, thresholds=[0.0, 1.0]), ValueError, "binned"),
+    (lambda: amt.AUROC(fields=SCORE_FIELDS, thresholds=1), ValueError, "an int >= 2"),
+    (lambda: amt.AUPR(fields=SCORE_FIELDS, thresholds=[[0.0, 1.0]]), ValueError, "1-D"),
     (
-        lambda: amt.F1AdaptiveThreshold(fields=SCORE_FIELDS, thresholds=torch.linspace(0, 1, 3)),
+        lambda: amt.F1AdaptiveThreshold(
+            fields=SCORE_FIELDS, thresholds=torch.tensor([0.0, math.nan])
+        ),
         ValueError,
-        "`thresholds` must be None",
+        "`thresholds` must be finite",
     ),
-    (lambda: amt.BinaryPrecisionRecallCurve(thresholds=10), ValueError, "binned"),
+    (lambda: amt.BinaryPrecisionRecallCurve(thresholds="10"), TypeError, "`thresholds` must be"),
+    (lambda: amt.BinaryPrecisionRecallCurve(thresholds=True), TypeError, "`thresholds` must be"),
+    (lambda: amt.AUROC(fields=SCORE_FIELDS, thresholds=5, bins=10), ValueError, "both"),
+    (lambda: amt.PGn(thresholds=5), ValueError, "`thresholds` must be None for PGn"),
     (lambda: amt.AUROC(fields=SCORE_FIELDS, normalization="softmax"), ValueError, "normalization"),
     (lambda: amt.AUROC(fields=SCORE_FIELDS, ignore_index=0.5), TypeError, "`ignore_index`"),
     (lambda: amt.F1Score(fields=SCORE_FIELDS, multidim_average="samplewise"), ValueError, "global"),

@@ -34,6 +34,7 @@ from _torch_scenarios import (
     split,
 )
 
+import anomaly_metrics_torch as amt
 from anomaly_metrics_torch._sync import gather_tensor_lists
 
 WORLD = 2
@@ -123,6 +124,7 @@ def _described(lists):
 
 def _worker(rank, port, out_dir, key):
     torch.set_num_threads(1)  # forked: no OpenMP pool inherited from the parent
+    amt.set_result_dtype(torch.float64)  # compared with the core's float64 values bit for bit
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=timedelta(seconds=60))

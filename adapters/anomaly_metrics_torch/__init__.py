@@ -11,7 +11,12 @@ Deliberate differences from anomalib: no sigmoid is ever applied to scores; metr
 for the data (one class, no defect region) are nan with
 ``anomaly_metrics.UndefinedMetricWarning``; thresholds mean ``score >= threshold``; PGn/PBn keep
 the prefix; AnomalyScoreDistribution.reset() clears its data; AUPIMO's image classes are 1 for
-anomalous images; results are float64.
+anomalous images. Results are float32 where anomalib's are (computed in float64, rounded at the
+end); ``set_result_dtype(torch.float64)`` keeps every digit.
+
+The module tree mirrors ``anomalib.metrics``: ``anomaly_metrics_torch.auroc._AUROC``,
+``anomaly_metrics_torch.pimo.functional.aupimo_scores``, ``anomaly_metrics_torch.threshold.Threshold``
+and the other public names of anomalib 2.7.0 import from the same path.
 
 ``Evaluator`` needs Lightning (``pip install 'anomaly-metrics[lightning]'``) and is imported on
 first use.
@@ -28,19 +33,18 @@ import torchmetrics
 import anomaly_metrics as am
 
 from ._base import AnomalibMetric, create_anomalib_metric
-from ._classification import (
-    AUPR,
-    AUROC,
-    BinaryPrecisionRecallCurve,
-    F1AdaptiveThreshold,
-    F1Max,
-    F1Score,
-    ManualThreshold,
-    PBn,
-    PGn,
-)
-from ._segmentation import AUPIMO, AUPRO, PIMO, PRO, AUPIMOResult, PIMOResult
-from ._statistics import AnomalyScoreDistribution, MinMax
+from ._dtype import get_result_dtype, result_dtype, set_result_dtype
+from .anomaly_score_distribution import AnomalyScoreDistribution
+from .aupr import AUPR
+from .aupro import AUPRO
+from .auroc import AUROC
+from .f1_score import F1Max, F1Score
+from .min_max import MinMax
+from .pg_pb import PBn, PGn
+from .pimo import AUPIMO, PIMO, AUPIMOResult, PIMOResult
+from .precision_recall_curve import BinaryPrecisionRecallCurve
+from .pro import PRO
+from .threshold import F1AdaptiveThreshold, ManualThreshold
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
@@ -73,6 +77,9 @@ __all__ = [
     "PGn",
     "PIMOResult",
     "create_anomalib_metric",
+    "get_result_dtype",
+    "result_dtype",
+    "set_result_dtype",
 ]
 
 

@@ -57,7 +57,7 @@ def add_binned_states(metric: Metric, kind: str, bits: int) -> None:
         metric.add_state("num_normal", torch.tensor(0, dtype=torch.int64), dist_reduce_fx="sum")
         metric.add_state("defect_bins", [], dist_reduce_fx="cat")
         metric.add_state("defect_counts", [], dist_reduce_fx="cat")
-        metric.add_state("image_classes", [], dist_reduce_fx="cat")
+        metric.add_state("defect_image_classes", [], dist_reduce_fx="cat")
 
 
 def add_to_state(state: Tensor, value: Any) -> Tensor:
@@ -88,7 +88,7 @@ def update_binned(metric: Metric, kind: str, bits: int, preds: Tensor, target: T
         device = metric.normal_fpr.device
         metric.defect_bins.append(torch.from_numpy(h.defect_bins.astype(np.int32)).to(device))
         metric.defect_counts.append(torch.from_numpy(h.defect_counts).to(device))
-        metric.image_classes.append(torch.from_numpy(h.image_classes).to(device))
+        metric.defect_image_classes.append(torch.from_numpy(h.image_classes).to(device))
 
 
 def histogram_of(metric: Metric, kind: str) -> Any:
@@ -106,5 +106,5 @@ def histogram_of(metric: Metric, kind: str) -> Any:
         int(metric.num_normal),
         state_to_numpy(metric.defect_bins, empty_shape=(0,)).astype(np.uint32),
         state_to_numpy(metric.defect_counts).astype(np.int64),
-        state_to_numpy(metric.image_classes).astype(np.int8),
+        state_to_numpy(metric.defect_image_classes).astype(np.int8),
     )

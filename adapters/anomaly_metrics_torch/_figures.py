@@ -24,6 +24,11 @@ def _plotting() -> Any:
 
 
 def _require_data(metric: Any, *states: str) -> None:
+    if getattr(metric, "thresholds", None) is not None:
+        raise ValueError(
+            f"{type(metric).__name__}(thresholds=...) keeps confusion counts, not the data a "
+            "curve is drawn from: create the metric without `thresholds` to draw its figure."
+        )
     if metric.bins is not None:
         raise ValueError(
             f"{type(metric).__name__}(bins=...) keeps histograms, not the data a curve is drawn "

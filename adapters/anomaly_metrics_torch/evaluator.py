@@ -1,7 +1,19 @@
-"""`Evaluator`: a Lightning callback that updates metrics from batches and logs them by name."""
+"""`Evaluator`: a Lightning callback that updates metrics from batches and logs them by name.
+
+When anomalib is installed, ``Evaluator`` is a subclass of ``anomalib.metrics.Evaluator``, so
+anomalib accepts it wherever it accepts its own (``isinstance`` checks in model constructors,
+``evaluator=``). The base is chosen when this module is first imported (on first access to
+``anomaly_metrics_torch.Evaluator``): :func:`evaluator_bases` asks ``importlib`` whether a
+top-level ``anomalib`` package exists (``find_spec``, which imports nothing) and only then
+imports ``anomalib.metrics.evaluator``. Without anomalib (or if importing it fails) the bases are
+``nn.Module`` and Lightning's ``Callback``, as anomalib's own. Every method anomalib's
+Evaluator defines is overridden here, so its behaviour is this module's either way.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +35,42 @@ __all__ = ["Evaluator"]
 logger = logging.getLogger(__name__)
 
 
-class Evaluator(nn.Module, Callback):
+def evaluator_bases(package: str = "anomalib") -> tuple[type, ...]:
+    """The bases of :class:`Evaluator`: `package`'s Evaluator when importable, else ours.
+
+    Parameters
+    ----------
+    package : str, default "anomalib"
+        The top-level package to look for; its ``<package>.metrics.evaluator`` module must
+        define ``Evaluator``.
+
+    Returns
+    -------
+    tuple of type
+        ``(<package>.metrics.evaluator.Evaluator,)`` when `package` is installed and imports,
+        ``(torch.nn.Module, lightning.pytorch.Callback)`` otherwise. Nothing is imported when
+        `package` is not installed.
+
+    Examples
+    --------
+    >>> from anomaly_metrics_torch.evaluator import evaluator_bases
+    >>> [b.__name__ for b in evaluator_bases("no_such_package_here")]
+    ['Module', 'Callback']
+    """
+    if importlib.util.find_spec(package) is None:
+        return (nn.Module, Callback)
+    try:
+        module = importlib.import_module(f"{package}.metrics.evaluator")
+        base = module.Evaluator
+    except Exception as err:  # an install that does not import: work without it
+        logger.warning("%s is installed but its Evaluator does not import (%s).", package, err)
+        return (nn.Module, Callback)
+    if not (isinstance(base, type) and issubclass(base, nn.Module)):
+        return (nn.Module, Callback)
+    return (base,)
+
+
+class Evaluator(*evaluator_bases()):  # type: ignore[misc]
     """Update metrics from every validation / test batch and log them at the end of the epoch.
 
     anomalib's ``Evaluator``: an ``nn.Module`` (assign it to the LightningModule, so the metrics
@@ -48,7 +95,8 @@ class Evaluator(nn.Module, Callback):
 
     Notes
     -----
-    A non-strict metric that received nothing during the epoch is not logged (its ``compute``
+    A subclass of ``anomalib.metrics.Evaluator`` when anomalib is installed (see the module
+    docstring), so anomalib models accept it. A non-strict metric that received nothing during the epoch is not logged (its ``compute``
     would return None).
 
     Examples
@@ -70,7 +118,7 @@ class Evaluator(nn.Module, Callback):
         test_metrics: AnomalibMetric | Sequence[AnomalibMetric] | None = None,
         compute_on_cpu: bool = True,
     ) -> None:
-        super().__init__()
+        nn.Module.__init__(self)  # not anomalib's __init__ when it is the base
         self.val_metrics = nn.ModuleList(self.validate_metrics(val_metrics))
         self.test_metrics = nn.ModuleList(self.validate_metrics(test_metrics))
         self.compute_on_cpu = compute_on_cpu

@@ -14,6 +14,11 @@ printed table:
 - AUPRO: anomalib accumulates in float32, so the gap grows with the pixel count (about 1e-7
   on these small maps; the tolerance allows 1e-4).
 
+The mirrored functional helpers (``pimo.functional``, ``pimo.binary_classification_curve``,
+``pimo.utils``, ``binning``, ``pro.pro_score``) and the ``thresholds=`` mode of AUROC, AUPR,
+F1AdaptiveThreshold and BinaryPrecisionRecallCurve are compared the same way, on the same
+random maps (rows "fn ..." and "thresholds=..."); AUPIMOResult's threshold bounds too.
+
 Usage: ``python adapters/parity/parity.py [--trials N] [--seed S] [--json PATH]``.
 """
 
@@ -100,8 +105,149 @@ def _metric_pairs(ours: Any, theirs: Any) -> list[tuple[str, Any, Any, str]]:
             *both("AUPIMO", num_thresholds=20000, fpr_bounds=(1e-2, 1e-1), force=True),
             "value",
         ),
+        (
+            "AUPIMOResult",
+            *both(
+                "AUPIMO",
+                num_thresholds=20000,
+                fpr_bounds=(1e-2, 1e-1),
+                force=True,
+                return_average=False,
+            ),
+            "aupimo-result",
+        ),
     ]
-    return pairs
+    return pairs + _threshold_pairs(ours, theirs)
+
+
+def _functional_pairs(batches: list[SimpleNamespace]) -> list[tuple[str, Any, Any]]:
+    """(name, our zero-argument call, anomalib's) for the functional helpers on `batches`."""
+    import torch
+    from anomalib.metrics import binning as their_binning
+    from anomalib.metrics import pro as their_pro
+    from anomalib.metrics.pimo import binary_classification_curve as their_bcc
+    from anomalib.metrics.pimo import functional as their_fn
+    from anomalib.metrics.pimo import utils as their_utils
+    from anomalib.utils.cv import connected_components_cpu
+
+    from anomaly_metrics_torch import binning as our_binning
+    from anomaly_metrics_torch import pro as our_pro
+    from anomaly_metrics_torch.pimo import binary_classification_curve as our_bcc
+    from anomaly_metrics_torch.pimo import functional as our_fn
+    from anomaly_metrics_torch.pimo import utils as our_utils
+
+    maps = torch.cat([b.anomaly_map for b in batches])
+    masks = torch.cat([b.gt_mask for b in batches])
+    flat_maps, flat_masks = maps.reshape(maps.shape[0], -1), masks.reshape(masks.shape[0], -1)
+    thresholds = torch.linspace(0.05, 0.95, 19)
+    comps = connected_components_cpu(masks.unsqueeze(1).float()).squeeze(1)
+    binary = maps > 0.5 + 1 / 4096  # bool predictions: no threshold question
+
+    def both(name: str, ours: Any, theirs: Any) -> tuple[str, Any, Any]:
+        return (name, ours, theirs)
+
+    return [
+        both(
+            "fn pimo_curves",
+            lambda: our_fn.pimo_curves(maps, masks, 500)[:3],
+            lambda: their_fn.pimo_curves(maps, masks, 500)[:3],
+        ),
+        both(
+            "fn aupimo_scores",
+            lambda: our_fn.aupimo_scores(maps, masks, 5000, (1e-2, 1e-1), True)[4:],
+            lambda: their_fn.aupimo_scores(maps, masks, 5000, (1e-2, 1e-1), True)[4:],
+        ),
+        both(
+            "fn binary_classification_curve",
+            lambda: our_bcc.binary_classification_curve(flat_maps, flat_masks, thresholds),
+            lambda: their_bcc.binary_classification_curve(flat_maps, flat_masks, thresholds),
+        ),
+        both(
+            "fn threshold_and_binclf_curve",
+            lambda: our_bcc.threshold_and_binary_classification_curve(
+                maps, masks, num_thresholds=50
+            ),
+            lambda: their_bcc.threshold_and_binary_classification_curve(
+                maps, masks, num_thresholds=50
+            ),
+        ),
+        both(
+            "fn per_image_tpr/fpr",
+            lambda: _rates(
+                our_bcc, our_bcc.binary_classification_curve(flat_maps, flat_masks, thresholds)
+            ),
+            lambda: _rates(
+                their_bcc, their_bcc.binary_classification_curve(flat_maps, flat_masks, thresholds)
+            ),
+        ),
+        both(
+            "fn thresh_at_shared_fpr_level",
+            lambda: _thresh_at(our_fn, their_fn, maps, masks, our=True),
+            lambda: _thresh_at(our_fn, their_fn, maps, masks, our=False),
+        ),
+        both(
+            "fn aupimo_normalizing_factor",
+            lambda: our_fn.aupimo_normalizing_factor((1e-3, 0.3)),
+            lambda: their_fn.aupimo_normalizing_factor((1e-3, 0.3)),
+        ),
+        both(
+            "fn images_classes_from_masks",
+            lambda: our_utils.images_classes_from_masks(masks),
+            lambda: their_utils.images_classes_from_masks(masks),
+        ),
+        both(
+            "fn thresholds_between_min_and_max",
+            lambda: our_binning.thresholds_between_min_and_max(maps, 33),
+            lambda: their_binning.thresholds_between_min_and_max(maps, 33),
+        ),
+        both(
+            "fn thresholds_between_0_and_1",
+            lambda: our_binning.thresholds_between_0_and_1(17),
+            lambda: their_binning.thresholds_between_0_and_1(17),
+        ),
+        both(
+            "fn pro_score (bool predictions)",
+            lambda: our_pro.pro_score(binary, comps),
+            lambda: their_pro.pro_score(binary, comps),
+        ),
+    ]
+
+
+def _rates(module: Any, curves: Any) -> Any:
+    return module.per_image_tpr(curves), module.per_image_fpr(curves)
+
+
+def _thresh_at(our_fn: Any, their_fn: Any, maps: Any, masks: Any, *, our: bool) -> Any:
+    """The point nearest three shared-FPR levels, on anomalib's curve (same input for both)."""
+    thresholds, shared_fpr, _, _ = their_fn.pimo_curves(maps, masks, 300)
+    fn = our_fn if our else their_fn
+    return [fn.thresh_at_shared_fpr_level(thresholds, shared_fpr, level) for level in (0.3, 0.05)]
+
+
+def _flat(value: Any) -> list[float]:
+    """Every number in a (nested) result, in order."""
+    import torch
+
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    return [float(x) for x in torch.as_tensor(value).reshape(-1).tolist()]
+
+
+def _threshold_pairs(ours: Any, theirs: Any) -> list[tuple[str, Any, Any, str]]:
+    """The classes in torchmetrics' fixed-threshold mode (scores in [0, 1]: no sigmoid)."""
+    img = ["pred_score", "gt_label"]
+    out = []
+    for label, thresholds in (("11", 11), ("list", [0.0, 0.3, 0.5, 0.6, 0.95])):
+        for cls in ("AUROC", "AUPR", "F1AdaptiveThreshold"):
+            out.append(
+                (
+                    f"thresholds={label} {cls}",
+                    getattr(ours, cls)(fields=img, thresholds=thresholds),
+                    getattr(theirs, cls)(fields=img, thresholds=thresholds),
+                    "value",
+                )
+            )
+    return out
 
 
 def _read(kind: str, result: Any, metric: Any) -> list[float]:
@@ -111,6 +257,9 @@ def _read(kind: str, result: Any, metric: Any) -> list[float]:
         thr = metric.threshold
         thr = float(thr) if not isinstance(thr, torch.Tensor) else float(thr.reshape(-1)[0])
         return [float(result), thr]
+    if kind == "aupimo-result":
+        _, aupimo = result
+        return [*aupimo.thresh_bounds, *aupimo.fpr_bounds, *aupimo.aupimos.tolist()]
     if kind == "pimo":
         fields = [result.thresholds, result.shared_fpr, result.per_image_tprs]
         return [float(x) for f in fields for x in f.reshape(-1).tolist()]
@@ -157,6 +306,30 @@ def run(trials: int, seed: int) -> dict[str, Any]:
                 entry["n"] += 1
                 if any(isinstance(v, str) for v in values):
                     # both raising the same exception type (e.g. no normal image) agrees
+                    if values[0] != values[1]:
+                        entry["errors"].append(
+                            f"trial {trial}: ours {str(values[0])[:60]}, "
+                            f"anomalib {str(values[1])[:60]}"
+                        )
+                    continue
+                entry["max_abs_diff"] = max(entry["max_abs_diff"], _diff(values[0], values[1]))
+            for (
+                name,
+                mine,
+                anomalib_call,
+            ) in _functional_pairs(batches):
+                key = f"{name} ({'off-threshold' if avoid is not None else 'grid'})"
+                entry = report.setdefault(key, {"max_abs_diff": 0.0, "errors": [], "n": 0})
+                values = []
+                for call in (mine, anomalib_call):
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            values.append(_flat(call()))
+                    except Exception as err:  # reported, not hidden
+                        values.append(type(err).__name__)
+                entry["n"] += 1
+                if any(isinstance(v, str) for v in values):
                     if values[0] != values[1]:
                         entry["errors"].append(
                             f"trial {trial}: ours {str(values[0])[:60]}, "

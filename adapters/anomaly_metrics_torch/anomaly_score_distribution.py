@@ -1,87 +1,26 @@
-"""Statistics of scores: MinMax (min/max reductions) and AnomalyScoreDistribution."""
+"""AnomalyScoreDistribution (anomalib's ``anomalib.metrics.anomaly_score_distribution``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 
 import anomaly_metrics as am
 
-from ._base import AnomalibMetric
 from ._checks import as_labels, as_scores
-from ._convert import state_to_numpy, to_result
+from ._convert import state_to_numpy
+from ._dtype import result
 from ._figures import score_histogram_figure
 from ._sync import SyncedMetric
 
-__all__ = ["AnomalyScoreDistribution", "MinMax"]
+__all__ = ["AnomalyScoreDistribution"]
 
 
 def _given(state: Tensor | list[Tensor]) -> bool:
     """Whether a ``"cat"`` state (a list, or a tensor after a distributed sync) holds data."""
     return any(p.numel() for p in (state if isinstance(state, list) else [state]))
-
-
-class _MinMax(Metric):
-    is_differentiable = False
-    higher_is_better = None
-    full_state_update = False
-    min: Tensor
-    max: Tensor
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # float64 holds every float16/32/64 score exactly (anomalib's float32 state rounds float64)
-        inf = torch.tensor(float("inf"), dtype=torch.float64)
-        self.add_state("min", default=inf, dist_reduce_fx="min")
-        self.add_state("max", default=-inf, dist_reduce_fx="max")
-
-    def update(self, predictions: Tensor, *args: Any, **kwargs: Any) -> None:
-        """Fold the smallest and largest value of `predictions` (any shape) into the state."""
-        p = as_scores(predictions, "predictions")
-        if p.numel() == 0:
-            return
-        lo, hi = torch.aminmax(
-            p.reshape(-1).to(torch.uint8) if p.dtype == torch.bool else p.reshape(-1)
-        )
-        self.min = torch.minimum(self.min, lo.to(self.min))
-        self.max = torch.maximum(self.max, hi.to(self.max))
-
-    def compute(self) -> Tensor:
-        bounds = state_to_numpy(torch.stack([self.min, self.max]))
-        if bounds[0] > bounds[1]:  # nothing seen: the reductions' identities
-            return to_result(bounds, self.device)
-        return to_result(np.asarray(am.min_max(bounds)), self.device)
-
-
-class MinMax(AnomalibMetric, _MinMax):
-    """Smallest and largest value seen (anomalib's ``MinMax``), e.g. for normalisation.
-
-    Parameters
-    ----------
-    fields, prefix, strict
-        See :class:`AnomalibMetric`; one field, e.g. ``["pred_score"]`` or ``["anomaly_map"]``.
-    **kwargs
-        torchmetrics ``Metric`` options.
-
-    Notes
-    -----
-    ``compute()`` returns ``tensor([min, max])`` (float64, so float64 scores are not rounded);
-    ``[inf, -inf]`` before any update. NaN or infinite values raise ValueError at compute.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from anomaly_metrics_torch import MinMax
-    >>> minmax = MinMax(fields=["pred_score"])
-    >>> minmax.update({"pred_score": torch.tensor([[0.25, -2.5], [7.75, 1.0]])})
-    >>> minmax.update({"pred_score": torch.tensor([3.5, 8.125, -1.25])})
-    >>> minmax.compute().tolist()
-    [-2.5, 8.125]
-    """
 
 
 class AnomalyScoreDistribution(SyncedMetric):
@@ -158,7 +97,7 @@ class AnomalyScoreDistribution(SyncedMetric):
         maps = state_to_numpy(self.anomaly_maps) if _given(self.anomaly_maps) else None
         d = am.score_distribution(image_scores=scores, anomaly_maps=maps)
         empty = torch.empty(0, device=self.device)
-        results = tuple(empty if v is None else to_result(v, self.device) for v in d)
+        results = tuple(empty if v is None else result(v, self.device) for v in d)
         self.image_mean, self.image_std, self.pixel_mean, self.pixel_std = results
         return results  # type: ignore[return-value]
 
