@@ -25,6 +25,7 @@ from .. import aupimo, evaluate, plotting
 from .._evaluate import METRICS
 from .datasets import Problem, discover
 from .readers import LoadedCategory, load_category, read_image_scores
+from .resize import describe_resize
 
 __all__ = ["SHORT_NAMES", "format_table", "run_evaluate"]
 
@@ -246,6 +247,7 @@ def run_evaluate(
     per_image: bool = False,
     workers: int | None = None,
     progress: bool = True,
+    resize: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
@@ -253,6 +255,8 @@ def run_evaluate(
 
     With ``per_image=True`` the JSON output also holds each image's AUPIMO (null for normal
     images) under ``categories.<name>.per_image.aupimo``, for ``anomaly-metrics compare``.
+    ``resize`` (``"nearest"`` or ``"bilinear"``, :mod:`.resize`) upsamples maps smaller than
+    their masks; without it a size mismatch is a problem with the input.
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
@@ -277,7 +281,7 @@ def run_evaluate(
         if not spec.entries:
             continue
         cat, bad = load_category(
-            spec, image_scores=scores_by_name, workers=workers, progress=progress
+            spec, image_scores=scores_by_name, workers=workers, progress=progress, resize=resize
         )
         for p in bad:
             report.problem(p)
@@ -316,13 +320,18 @@ def run_evaluate(
         f"\n{len(rows)} categor{'y' if len(rows) == 1 else 'ies'}, {n_img} images, {elapsed:.1f} s",
         file=out,
     )
+    if resize is not None:
+        print(f"maps resized: {describe_resize(resize)}", file=out)
     if output is not None:
         settings = {
+            "protocol": "mvtec-ad",
             "anomaly_maps": str(anomaly_maps),
             "ground_truth": str(ground_truth),
             "fpr_limit": fpr_limit,
             "metrics": wanted,
             "image_scores": str(image_scores) if image_scores is not None else "map maximum",
+            "resize_maps": resize,
+            "resize_maps_detail": describe_resize(resize),
         }
         try:
             _write_output(Path(output), rows, wanted, settings, report)
