@@ -226,8 +226,9 @@ def test_loco_missing_defects_config(loco, capsys):
     (root / "gt" / "box" / "defects_config.json").unlink()
     code, _ = _run(root, "mvtec-loco")
     assert code == 1
-    err = capsys.readouterr().err
-    assert "defects_config.json not found" in err and "Traceback" not in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "defects_config.json not found" in err[0]
+    assert str(root / "gt" / "box" / "defects_config.json") in err[0]
 
 
 def test_loco_defect_id_not_in_config(loco, capsys):
@@ -485,8 +486,8 @@ def test_realiad_unmatched_group_pattern(realiad, capsys):
     root, _ = realiad
     code, _ = _run(root, "real-iad", "--group-pattern", r"_(X\d+)_")
     assert code == 1
-    err = capsys.readouterr().err
-    assert "15 map(s) do not match --group-pattern" in err and "Traceback" not in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "15 map(s) do not match --group-pattern" in err[0]
 
 
 @pytest.mark.parametrize(
@@ -656,3 +657,49 @@ def test_demo_per_protocol(tmp_path, capsys, protocol):
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["settings"]["protocol"] == protocol
     assert len(doc["categories"]) == 2 and not doc["problems"]
+
+
+def test_ad2_f1_max_without_anomalous_validation_maps(ad2, capsys):
+    root = ad2[0]
+    code, _ = _run(
+        root, "mvtec-ad2", "--validation", str(root / "val"), "--threshold-rule", "f1-max"
+    )
+    assert code == 1
+    assert "needs normal and anomalous validation maps" in capsys.readouterr().err
+
+
+def test_loco_resize_maps(loco, capsys):
+    """Half-size LOCO maps, upsampled to the channels' size (good images too)."""
+    root, images = loco
+    small = []
+    for subset, amap, chans, ids in images:
+        folder = "good" if subset == "good" else subset
+        i = sum(1 for s in small if s[0] == subset)
+        low = amap[::2, ::2].copy()
+        _tiff(root / "maps" / "box" / "test" / folder / f"{i:03d}.tiff", low)
+        small.append((subset, low, chans, ids))
+    code, _ = _run(root, "mvtec-loco")
+    assert code == 1
+    assert "--resize-maps" in capsys.readouterr().err
+    code, doc = _run(root, "mvtec-loco", "--resize-maps", "nearest")
+    assert code == 0, capsys.readouterr().err
+    big = [(s, _nearest(m, S, S), c, i) for s, m, c, i in small]
+    want = _loco_expected(big)
+    for subset, row in want.items():
+        for k, v in row.items():
+            _close(doc["categories"]["box"][subset][k], v)
+
+
+def test_skip_invalid_evaluates_the_rest(visa, capsys):
+    root, maps, masks = visa
+    bad = root / "maps" / "pcb" / "Data" / "Images" / "Normal" / "000.tiff"
+    tifffile.imwrite(bad, np.full((S, S), np.nan, np.float32))
+    code, _ = _run(root, "visa")
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "000.tiff: the map holds" in err[0] and "--skip-invalid" in err[0]
+    code, doc = _run(root, "visa", "--skip-invalid")
+    assert code == 0
+    assert doc["problems"] and doc["categories"]["pcb"]["num_images"] == 5
+    for k, v in _visa_expected(maps[1:], masks[1:]).items():
+        _close(doc["categories"]["pcb"][k], v)

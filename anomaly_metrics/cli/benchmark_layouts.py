@@ -374,7 +374,15 @@ def realiad_layout(
 
 def sample_ids(keys: Sequence[str], pattern: str) -> tuple[list[str], list[str]]:
     """Each key's sample id (the first group of `pattern`, searched in the key) and the keys
-    that do not match. `pattern` must compile and have a group (checked by the caller)."""
+    that do not match. `pattern` must compile and have a group (checked by the caller).
+
+    Examples
+    --------
+    >>> from anomaly_metrics.cli.benchmark_layouts import DEFAULT_GROUP_PATTERN, sample_ids
+    >>> sample_ids(["NG/AK/S0002/toy_0002_NG_AK_C3_20230917142453", "OK/S1/x"],
+    ...            DEFAULT_GROUP_PATTERN)
+    (['toy_0002_NG_AK', ''], ['OK/S1/x'])
+    """
     rx = re.compile(pattern)
     ids, unmatched = [], []
     for k in keys:

@@ -45,11 +45,16 @@ SHORT_NAMES = {
 
 
 class _Reporter:
-    """Prints problems and warnings, one line each, and remembers them for the output file."""
+    """Prints problems and warnings, one line each, and remembers them for the output file.
 
-    def __init__(self, stream: TextIO, skip_invalid: bool) -> None:
+    ``buffered=True`` holds the fatal problems back until :meth:`fail`, which prints a single
+    problem as one line (the protocols' convention) and several as one line each plus a summary.
+    """
+
+    def __init__(self, stream: TextIO, skip_invalid: bool, buffered: bool = False) -> None:
         self.stream = stream
         self.skip_invalid = skip_invalid
+        self.buffered = buffered
         self.problems: list[str] = []
         self.warnings: list[str] = []
 
@@ -57,8 +62,26 @@ class _Reporter:
         self.problems.append(str(p))
         if self.skip_invalid:
             print(f"warning: {p} (skipped)", file=self.stream)
-        else:
+        elif not self.buffered:
             print(f"error: {p}", file=self.stream)
+
+    def fail(self) -> None:
+        """Report that the problems stopped the evaluation."""
+        fix = "Fix them, or pass --skip-invalid to evaluate the rest."
+        if self.buffered and len(self.problems) == 1:
+            print(
+                f"error: {self.problems[0]} (nothing was evaluated; fix it, or pass "
+                "--skip-invalid to evaluate the rest)",
+                file=self.stream,
+            )
+            return
+        if self.buffered:
+            for line in self.problems:
+                print(f"error: {line}", file=self.stream)
+        print(
+            f"error: {len(self.problems)} problem(s) with the input; nothing was evaluated. {fix}",
+            file=self.stream,
+        )
 
     def warning(self, where: str, message: str) -> None:
         if any(w.endswith(f": {message}") for w in self.warnings):
@@ -303,11 +326,7 @@ def run_evaluate(
         del cat
 
     if report.problems and not skip_invalid:
-        print(
-            f"error: {len(report.problems)} problem(s) with the input; nothing was evaluated. "
-            "Fix them, or pass --skip-invalid to evaluate the rest.",
-            file=err,
-        )
+        report.fail()
         return 1
     if not rows:
         print("error: no category could be evaluated.", file=err)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .evaluate import _fmt, _json_value, _Reporter
-from .protocols import HEADERS, PROTOCOLS, RUNNERS, Context, ProtocolOptions, Rows
+from .protocol_context import Context, ProtocolOptions, Rows
+from .protocols import HEADERS, PROTOCOLS, RUNNERS
 from .resize import describe_resize
 
 __all__ = ["format_protocol_table", "run_protocol"]
@@ -161,7 +162,7 @@ def run_protocol(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     spec = PROTOCOLS[protocol]
-    report = _Reporter(err, options.skip_invalid)
+    report = _Reporter(err, options.skip_invalid, buffered=True)
     ctx = Context(options, report)
     metrics = list(spec.metrics)
     if protocol == "mvtec-ad2" and options.binarized is None and options.threshold_rule is None:
@@ -176,11 +177,7 @@ def run_protocol(
     for name, rows in RUNNERS[protocol](ctx, maps_root, gt_root):
         results[name] = rows
     if report.problems and not options.skip_invalid:
-        print(
-            f"error: {len(report.problems)} problem(s) with the input; nothing was evaluated. "
-            "Fix them, or pass --skip-invalid to evaluate the rest.",
-            file=err,
-        )
+        report.fail()
         return 1
     if not results:
         print("error: no category could be evaluated.", file=err)

@@ -1,7 +1,8 @@
 """The benchmarks' official tables (``anomaly-metrics evaluate --protocol NAME``).
 
 One function per benchmark reads its folder layout (:mod:`.benchmark_layouts`), loads each
-category (:mod:`.readers`) and computes the official metrics with the core functions; the
+category (:mod:`.readers`) and computes the official metrics with the core functions (MVTec
+LOCO AD in :mod:`.protocol_loco`; what the runners share in :mod:`.protocol_context`); the
 table, JSON and CSV are written by :mod:`.protocol_output`. ``mvtec-ad`` is the plain
 ``evaluate`` (:mod:`.evaluate`).
 
@@ -21,11 +22,9 @@ real-iad   S-AUROC (max over a sample's views), I-AUROC, I-AP, P-AUROC, P-AP, AU
 
 from __future__ import annotations
 
-import json
 import re
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,7 @@ from numpy.typing import NDArray
 from .. import (
     aupro,
     auroc,
-    auspro,
     evaluate,
-    loco_saturation_areas,
     seg_f1,
     threshold_f1_max,
     threshold_max_fpr,
@@ -46,28 +43,18 @@ from .. import (
 )
 from .._parallel import get_num_threads, run_tasks
 from .benchmark_layouts import (
-    DEFAULT_GROUP_PATTERN,
     LOCO_SUBSETS,
-    LocoCategory,
-    LocoImage,
     ad2_layout,
     binarized_paths,
-    loco_layout,
     realiad_layout,
     sample_ids,
     validation_layout,
     visa_csv_layout,
 )
 from .datasets import CategorySpec, Problem, discover
-from .readers import (
-    LoadedCategory,
-    ReadError,
-    _fit,
-    load_category,
-    read_channel,
-    read_map,
-    read_mask,
-)
+from .protocol_context import Context, ProtocolOptions, Rows, counts, image_labels
+from .protocol_loco import LOCO_LIMITS, run_loco
+from .readers import LoadedCategory, ReadError, _fit, read_mask
 
 __all__ = [
     "HEADERS",
@@ -77,8 +64,6 @@ __all__ = [
     "Protocol",
     "ProtocolOptions",
 ]
-
-LOCO_LIMITS = (0.01, 0.05, 0.1, 0.3, 1.0)
 
 #: ``--threshold-rule`` -> (core function, its parameter's name, default value).
 THRESHOLD_RULES: dict[str, tuple[Callable[..., Any], str | None, float | None]] = {
@@ -111,76 +96,6 @@ class Protocol:
     subsets: tuple[str, ...] = ("",)  # LOCO: logical, structural, mean
 
 
-@dataclass
-class ProtocolOptions:
-    """The options of ``evaluate --protocol`` besides the two folders."""
-
-    categories: Sequence[str] | None = None
-    resize: str | None = None
-    threshold_rule: str | None = None
-    threshold_param: float | None = None
-    validation: Path | None = None
-    binarized: Path | None = None
-    segf1_average: str = "pooled"
-    group_pattern: str = DEFAULT_GROUP_PATTERN
-    split: str = "test_public"
-    split_csv: Path | None = None
-    workers: int | None = None
-    progress: bool = True
-    skip_invalid: bool = False
-
-
-Rows = dict[str, dict[str, Any]]  # subset ("" if none) -> {num_images, num_anomalous, metrics}
-
-
-@dataclass
-class Context:
-    """What a protocol function needs: the options and the reporter (:mod:`.protocol_output`)."""
-
-    options: ProtocolOptions
-    report: Any
-    notes: dict[str, Any] = field(default_factory=dict)  # per-category extras for the output
-
-    def problems(self, problems: Sequence[Problem]) -> None:
-        for p in problems:
-            self.report.problem(p)
-
-    def blocked(self) -> bool:
-        """True once a problem stops the evaluation (all files are still read and checked)."""
-        return bool(self.report.problems) and not self.options.skip_invalid
-
-    def load(self, spec: CategorySpec, **kwargs: Any) -> LoadedCategory | None:
-        if not spec.entries:
-            return None
-        o = self.options
-        cat, bad = load_category(
-            spec, workers=o.workers, progress=o.progress, resize=o.resize, **kwargs
-        )
-        self.problems(bad)
-        return None if cat is None or self.blocked() else cat
-
-    def compute(self, name: str, fn: Callable[[], Rows]) -> Rows | None:
-        """Run `fn`, its warnings reported as lines naming the category, its errors as problems."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rows = fn()
-            except (ValueError, TypeError, ReadError) as err:
-                self.report.problem(Problem(name, str(err)))
-                return None
-        for w in caught:
-            self.report.warning(name, str(w.message))
-        return rows
-
-
-def _labels(masks: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    return masks.reshape(masks.shape[0], -1).any(axis=1)
-
-
-def _counts(labels: NDArray[np.bool_]) -> dict[str, int]:
-    return {"num_images": int(labels.size), "num_anomalous": int(labels.sum())}
-
-
 def _pairs_specs(ctx: Context, maps_root: Path, gt_root: Path) -> list[CategorySpec]:
     specs, problems = discover(maps_root, gt_root, ctx.options.categories)
     ctx.problems(problems)
@@ -198,11 +113,11 @@ def run_mvtec3d(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[
             continue
 
         def rows(cat: LoadedCategory = cat) -> Rows:
-            labels = _labels(cat.masks)
+            labels = image_labels(cat.masks)
             a03, a001 = aupro(cat.anomaly_maps, cat.masks, fpr_limit=(0.3, 0.01))
             scores = cat.anomaly_maps.max(axis=(1, 2))
             values = {"image_auroc": auroc(scores, labels), "aupro_0.3": a03, "aupro_0.01": a001}
-            return {"": {**_counts(labels), **values}}
+            return {"": {**counts(labels), **values}}
 
         out = ctx.compute(spec.name, rows)
         if out is not None:
@@ -232,7 +147,7 @@ def run_visa(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str
                 "pixel_auroc": v["pixel_auroc"],
                 "aupro_0.3": v["aupro"],
             }
-            return {"": {**_counts(_labels(cat.masks)), **values}}
+            return {"": {**counts(image_labels(cat.masks)), **values}}
 
         out = ctx.compute(spec.name, rows)
         if out is not None:
@@ -240,7 +155,16 @@ def run_visa(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str
 
 
 def check_group_pattern(pattern: str) -> str | None:
-    """Why `pattern` cannot be a ``--group-pattern`` (None if it can)."""
+    r"""Why `pattern` cannot be a ``--group-pattern`` (None if it can).
+
+    Examples
+    --------
+    >>> from anomaly_metrics.cli.protocols import check_group_pattern
+    >>> check_group_pattern(r"(S\d+)/") is None
+    True
+    >>> check_group_pattern("C1")
+    "--group-pattern 'C1' needs a group (...) that captures the sample id"
+    """
     try:
         rx = re.compile(pattern)
     except re.error as err:
@@ -276,7 +200,7 @@ def run_realiad(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[
 
         def rows(cat: LoadedCategory = cat, ids: list[str] = ids) -> Rows:
             maps, masks = cat.anomaly_maps, cat.masks
-            labels = _labels(masks)
+            labels = image_labels(masks)
             wanted = ["image_auroc", "image_aupr", "pixel_auroc", "pixel_aupr", "aupro"]
             v = evaluate(maps, masks, metrics=wanted)
             values = {
@@ -287,7 +211,7 @@ def run_realiad(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[
                 "pixel_ap": v["pixel_aupr"],
                 "aupro_0.3": v["aupro"],
             }
-            return {"": {**_counts(labels), "num_samples": len(set(ids)), **values}}
+            return {"": {**counts(labels), "num_samples": len(set(ids)), **values}}
 
         out = ctx.compute(spec.name, rows)
         if out is not None:
@@ -346,8 +270,17 @@ def _threshold(
     if val is None:
         return None
     fn, param, default = THRESHOLD_RULES[o.threshold_rule]
-    labels = _labels(val.masks)
+    labels = image_labels(val.masks)
     if o.threshold_rule == "f1-max":
+        if labels.all() or not labels.any():
+            ctx.report.problem(
+                Problem(
+                    str(o.validation / name),
+                    "--threshold-rule f1-max needs normal and anomalous validation maps "
+                    "(bad/ with masks under GT/<object>/validation/ground_truth/bad/)",
+                )
+            )
+            return None
         choice = fn(val.anomaly_maps, val.masks)
         used = f"{len(labels)} validation maps"
     else:
@@ -383,7 +316,7 @@ def run_ad2(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str,
 
         def rows(cat: LoadedCategory = cat, pred: Any = pred, threshold: Any = threshold) -> Rows:
             maps, masks = cat.anomaly_maps, cat.masks
-            labels = _labels(masks)
+            labels = image_labels(masks)
             values = {
                 "aupro_0.05": aupro(maps, masks, fpr_limit=0.05),
                 "image_auroc": auroc(maps.max(axis=(1, 2)), labels),
@@ -392,7 +325,7 @@ def run_ad2(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str,
                 values["seg_f1"] = seg_f1(pred, masks, average=o.segf1_average)
             elif threshold is not None:
                 values["seg_f1"] = seg_f1(maps, masks, threshold, average=o.segf1_average)
-            return {"": {**_counts(labels), **values}}
+            return {"": {**counts(labels), **values}}
 
         out = ctx.compute(spec.name, rows)
         if out is None:
@@ -404,131 +337,6 @@ def run_ad2(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str,
 
 
 # ------------------------------------------------------------------------------------------
-# MVTec LOCO AD
-
-
-def _read_loco_image(
-    img: LocoImage, resize: str | None, target: tuple[int, ...] | None
-) -> tuple[NDArray[Any] | None, NDArray[np.bool_] | None, list[int], list[Problem]]:
-    problems: list[Problem] = []
-    stack: list[NDArray[np.bool_]] = []
-    ids: list[int] = []
-    for p in img.channel_paths:
-        try:
-            ch, defect_id = read_channel(p)
-        except ReadError as err:
-            problems.append(Problem(str(p), str(err)))
-            continue
-        if stack and ch.shape != stack[0].shape:
-            problems.append(Problem(str(p), f"shape {ch.shape} differs from {stack[0].shape}"))
-            continue
-        stack.append(ch)
-        ids.append(defect_id)
-    try:
-        amap = read_map(img.map_path)
-        shape = stack[0].shape if stack else target
-        if resize is not None and shape is not None:
-            amap = _fit(amap, shape, resize)
-    except ReadError as err:
-        return None, None, ids, [*problems, Problem(str(img.map_path), str(err))]
-    if stack and amap.shape != stack[0].shape:
-        problems.append(
-            Problem(
-                str(img.map_path),
-                f"shape {amap.shape} differs from its defect channels' {stack[0].shape}"
-                + ("" if resize else " (pass --resize-maps nearest|bilinear to upsample maps)"),
-            )
-        )
-    channels = np.stack(stack) if stack else None
-    return amap, channels, ids, problems
-
-
-def _read_defects_config(path: Path) -> tuple[list[dict[str, Any]] | None, Problem | None]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, Problem(str(path), f"cannot read defects_config.json ({err})")
-    if not isinstance(config, list) or not all(isinstance(e, dict) for e in config):
-        return None, Problem(str(path), "defects_config.json must hold a list of defect entries")
-    return config, None
-
-
-def _loco_rows(
-    images: list[LocoImage],
-    maps: list[NDArray[Any]],
-    channels: list[NDArray[np.bool_] | None],
-    ids: list[list[int]],
-    config: list[dict[str, Any]],
-) -> Rows:
-    sat = loco_saturation_areas(channels, ids, config)
-    out: Rows = {}
-    for subset in LOCO_SUBSETS:
-        keep = [i for i, im in enumerate(images) if im.subset in ("good", subset)]
-        labels = np.array([images[i].subset != "good" for i in keep], bool)
-        scores = np.array([float(maps[i].max()) for i in keep])
-        limits = auspro(
-            [maps[i] for i in keep],
-            [channels[i] for i in keep],
-            saturation_areas=[sat[i] for i in keep],
-            fpr_limit=LOCO_LIMITS,
-        )
-        row: dict[str, Any] = {**_counts(labels), "image_auroc": auroc(scores, labels)}
-        row.update({f"auspro_{t:g}": float(v) for t, v in zip(LOCO_LIMITS, limits)})
-        out[subset] = row
-    a, b = (out[s] for s in LOCO_SUBSETS)
-    labels = np.array([im.subset != "good" for im in images], bool)
-    out["mean"] = {
-        **_counts(labels),
-        **{k: 0.5 * (a[k] + b[k]) for k in a if k not in ("num_images", "num_anomalous")},
-    }
-    return out
-
-
-def run_loco(ctx: Context, maps_root: Path, gt_root: Path) -> Iterator[tuple[str, Rows]]:
-    o = ctx.options
-    cats, problems = loco_layout(maps_root, gt_root, o.categories)
-    ctx.problems(problems)
-    for cat in cats:
-        yield from _run_loco_category(ctx, cat)
-
-
-def _run_loco_category(ctx: Context, cat: LocoCategory) -> Iterator[tuple[str, Rows]]:
-    o = ctx.options
-    if not cat.images or not cat.config_path.is_file():
-        return
-    config, bad = _read_defects_config(cat.config_path)
-    if bad is not None:
-        ctx.report.problem(bad)
-        return
-    target = None
-    if o.resize is not None:
-        first = next((im for im in cat.images if im.channel_paths), None)
-        if first is not None:
-            try:
-                target = read_channel(first.channel_paths[0])[0].shape
-            except ReadError:
-                target = None
-    workers = max(1, o.workers or get_num_threads())
-    results = list(
-        run_tasks(lambda im: _read_loco_image(im, o.resize, target), cat.images, workers)
-    )
-    images, maps, channels, ids = [], [], [], []
-    for im, (amap, ch, defect_ids, probs) in zip(cat.images, results):
-        ctx.problems(probs)
-        if amap is None or probs:
-            continue
-        images.append(im)
-        maps.append(amap)
-        channels.append(ch)
-        ids.append(defect_ids)
-    if ctx.blocked() or not images:
-        return
-    assert config is not None
-    out = ctx.compute(cat.name, lambda: _loco_rows(images, maps, channels, ids, config))
-    if out is not None:
-        yield cat.name, out
-
-
 # ------------------------------------------------------------------------------------------
 
 _AD2_METRICS = ("aupro_0.05", "image_auroc", "seg_f1")
