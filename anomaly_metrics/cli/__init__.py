@@ -4,9 +4,14 @@
     evaluates a folder of anomaly maps against ground-truth masks (MVTec AD layout or a flat
     folder), category by category, prints an aligned table with a mean row and writes JSON / CSV
     and plots (:mod:`.evaluate`).
-``anomaly-metrics demo [--out DIR]``
-    writes a small synthetic MVTec-layout set and evaluates it through the same path
-    (:mod:`.demo`).
+``anomaly-metrics evaluate --protocol NAME ...``
+    the official table of a benchmark (``mvtec-ad``, ``mvtec-3d``, ``mvtec-loco``,
+    ``mvtec-ad2``, ``visa``, ``real-iad``) from its folder layout (:mod:`.protocols`,
+    :mod:`.benchmark_layouts`, :mod:`.protocol_output`); ``--resize-maps`` upsamples maps to
+    the mask size (:mod:`.resize`).
+``anomaly-metrics demo [--out DIR] [--protocol NAME]``
+    writes a small synthetic set (MVTec AD layout, or the protocol's) and evaluates it through
+    the same path (:mod:`.demo`, :mod:`.demo_protocols`).
 ``anomaly-metrics compare RESULT.json RESULT.json [...]``
     compares models on the per-image values of result files written by ``evaluate --per-image``:
     paired tests, Holm-corrected (:mod:`.compare`).

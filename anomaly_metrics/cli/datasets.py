@@ -110,12 +110,21 @@ def _index_files(
 
 
 def _discover_mvtec_category(
-    name: str, maps_cat: Path, gt_cat: Path, maps_root: Path
+    name: str,
+    maps_cat: Path,
+    gt_cat: Path,
+    maps_root: Path,
+    *,
+    test_dir: Path | None = None,
+    gt_dir: Path | None = None,
 ) -> tuple[CategorySpec, list[Problem]]:
+    """One MVTec-style category: ``test_dir/<defect>/<name>.*`` maps (default
+    ``maps_cat/test``) and ``gt_dir/<defect>/<name>[_mask].*`` masks (default
+    ``gt_cat/ground_truth``); MVTec AD 2 and VisA reuse it with other folders."""
     problems: list[Problem] = []
     entries: list[ImageEntry] = []
-    test_dir = maps_cat / "test"
-    gt_dir = gt_cat / "ground_truth"
+    test_dir = maps_cat / "test" if test_dir is None else test_dir
+    gt_dir = gt_cat / "ground_truth" if gt_dir is None else gt_dir
     has_gt = gt_dir.is_dir()
     needs_gt = False
     matched: set[Path] = set()
@@ -164,7 +173,7 @@ def _discover_mvtec_category(
             Problem(
                 str(maps_cat),
                 "empty category: no anomaly maps found "
-                "(expected <category>/test/<defect>/<name>.tiff)",
+                f"(expected {_rel(test_dir, maps_cat.parent)}/<defect>/<name>.tiff)",
             )
         )
     return CategorySpec(name, entries), problems

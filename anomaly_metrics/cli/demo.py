@@ -24,7 +24,10 @@ from numpy.typing import NDArray
 
 from .evaluate import run_evaluate
 
-__all__ = ["run_demo", "write_demo_dataset"]
+__all__ = ["DEMO_PROTOCOLS", "run_demo", "write_demo_dataset"]
+
+#: The protocols ``demo --protocol`` can write a set for.
+DEMO_PROTOCOLS = ("mvtec-ad", "mvtec-3d", "mvtec-loco", "mvtec-ad2", "visa", "real-iad")
 
 
 @dataclass(frozen=True)
@@ -165,10 +168,16 @@ def run_demo(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     progress: bool = True,
+    protocol: str = "mvtec-ad",
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """The ``demo`` command: write the synthetic set, then run :func:`run_evaluate` on it."""
+    """The ``demo`` command: write the synthetic set, then evaluate it.
+
+    ``protocol="mvtec-ad"`` writes the set above and runs :func:`run_evaluate` on it (table,
+    ``results.json``, plots); another protocol writes a small set in that benchmark's layout
+    (:mod:`.demo_protocols`) and runs ``evaluate --protocol`` on it (table, ``results.json``).
+    """
     out = stdout or sys.stdout
     root = (
         Path(out_dir)
@@ -176,6 +185,8 @@ def run_demo(
         else Path(tempfile.mkdtemp(prefix="anomaly-metrics-demo-"))
     )
     t0 = time.perf_counter()
+    if protocol != "mvtec-ad":
+        return _run_protocol_demo(root, protocol, progress, t0, stdout, stderr)
     maps_dir, gt_dir = write_demo_dataset(root)
     print(
         f"demo: synthetic MVTec AD-layout set written to {root} "
@@ -189,6 +200,39 @@ def run_demo(
         output=root / "results.json",
         plots=root / "plots",
         progress=progress,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def _run_protocol_demo(
+    root: Path,
+    protocol: str,
+    progress: bool,
+    t0: float,
+    stdout: TextIO | None,
+    stderr: TextIO | None,
+) -> int:
+    from .demo_protocols import DEMO_WRITERS
+    from .protocol_output import run_protocol
+    from .protocols import ProtocolOptions
+
+    out = stdout or sys.stdout
+    demo = DEMO_WRITERS[protocol](root, np.random.default_rng(0))
+    flags = f" {demo.flags}" if demo.flags else ""
+    print(
+        f"demo: synthetic {protocol} set written to {root} ({time.perf_counter() - t0:.1f} s)\n"
+        f"      anomaly-metrics evaluate --protocol {protocol} --anomaly-maps {demo.maps} "
+        f"--ground-truth {demo.ground_truth}{flags}\n",
+        file=out,
+    )
+    options = ProtocolOptions(progress=progress, **demo.options)
+    return run_protocol(
+        protocol,
+        demo.maps,
+        demo.ground_truth,
+        options,
+        output=root / "results.json",
         stdout=stdout,
         stderr=stderr,
     )

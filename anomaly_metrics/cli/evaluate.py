@@ -25,6 +25,7 @@ from .. import aupimo, evaluate, plotting
 from .._evaluate import METRICS
 from .datasets import Problem, discover
 from .readers import LoadedCategory, load_category, read_image_scores
+from .resize import describe_resize
 
 __all__ = ["SHORT_NAMES", "format_table", "run_evaluate"]
 
@@ -44,11 +45,16 @@ SHORT_NAMES = {
 
 
 class _Reporter:
-    """Prints problems and warnings, one line each, and remembers them for the output file."""
+    """Prints problems and warnings, one line each, and remembers them for the output file.
 
-    def __init__(self, stream: TextIO, skip_invalid: bool) -> None:
+    ``buffered=True`` holds the fatal problems back until :meth:`fail`, which prints a single
+    problem as one line (the protocols' convention) and several as one line each plus a summary.
+    """
+
+    def __init__(self, stream: TextIO, skip_invalid: bool, buffered: bool = False) -> None:
         self.stream = stream
         self.skip_invalid = skip_invalid
+        self.buffered = buffered
         self.problems: list[str] = []
         self.warnings: list[str] = []
 
@@ -56,8 +62,26 @@ class _Reporter:
         self.problems.append(str(p))
         if self.skip_invalid:
             print(f"warning: {p} (skipped)", file=self.stream)
-        else:
+        elif not self.buffered:
             print(f"error: {p}", file=self.stream)
+
+    def fail(self) -> None:
+        """Report that the problems stopped the evaluation."""
+        fix = "Fix them, or pass --skip-invalid to evaluate the rest."
+        if self.buffered and len(self.problems) == 1:
+            print(
+                f"error: {self.problems[0]} (nothing was evaluated; fix it, or pass "
+                "--skip-invalid to evaluate the rest)",
+                file=self.stream,
+            )
+            return
+        if self.buffered:
+            for line in self.problems:
+                print(f"error: {line}", file=self.stream)
+        print(
+            f"error: {len(self.problems)} problem(s) with the input; nothing was evaluated. {fix}",
+            file=self.stream,
+        )
 
     def warning(self, where: str, message: str) -> None:
         if any(w.endswith(f": {message}") for w in self.warnings):
@@ -246,6 +270,7 @@ def run_evaluate(
     per_image: bool = False,
     workers: int | None = None,
     progress: bool = True,
+    resize: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
@@ -253,6 +278,8 @@ def run_evaluate(
 
     With ``per_image=True`` the JSON output also holds each image's AUPIMO (null for normal
     images) under ``categories.<name>.per_image.aupimo``, for ``anomaly-metrics compare``.
+    ``resize`` (``"nearest"`` or ``"bilinear"``, :mod:`.resize`) upsamples maps smaller than
+    their masks; without it a size mismatch is a problem with the input.
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
@@ -277,7 +304,7 @@ def run_evaluate(
         if not spec.entries:
             continue
         cat, bad = load_category(
-            spec, image_scores=scores_by_name, workers=workers, progress=progress
+            spec, image_scores=scores_by_name, workers=workers, progress=progress, resize=resize
         )
         for p in bad:
             report.problem(p)
@@ -299,11 +326,7 @@ def run_evaluate(
         del cat
 
     if report.problems and not skip_invalid:
-        print(
-            f"error: {len(report.problems)} problem(s) with the input; nothing was evaluated. "
-            "Fix them, or pass --skip-invalid to evaluate the rest.",
-            file=err,
-        )
+        report.fail()
         return 1
     if not rows:
         print("error: no category could be evaluated.", file=err)
@@ -316,13 +339,18 @@ def run_evaluate(
         f"\n{len(rows)} categor{'y' if len(rows) == 1 else 'ies'}, {n_img} images, {elapsed:.1f} s",
         file=out,
     )
+    if resize is not None:
+        print(f"maps resized: {describe_resize(resize)}", file=out)
     if output is not None:
         settings = {
+            "protocol": "mvtec-ad",
             "anomaly_maps": str(anomaly_maps),
             "ground_truth": str(ground_truth),
             "fpr_limit": fpr_limit,
             "metrics": wanted,
             "image_scores": str(image_scores) if image_scores is not None else "map maximum",
+            "resize_maps": resize,
+            "resize_maps_detail": describe_resize(resize),
         }
         try:
             _write_output(Path(output), rows, wanted, settings, report)

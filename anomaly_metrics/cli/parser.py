@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._evaluate import METRICS
+from .benchmark_layouts import DEFAULT_GROUP_PATTERN
 from .compare import compare_results_files
-from .demo import run_demo
+from .demo import DEMO_PROTOCOLS, run_demo
 from .evaluate import run_evaluate
+from .protocol_output import run_protocol
+from .protocols import PROTOCOLS, THRESHOLD_RULES, ProtocolOptions, check_group_pattern
+from .resize import RESIZE_METHODS
 
 __all__ = ["build_parser", "main"]
 
@@ -71,7 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"only these metrics, out of: {', '.join(METRICS)} (default: all)",
     )
     ev.add_argument(
-        "--fpr-limit", type=_fpr_limit, default=0.3, help="AU-PRO integration limit (default 0.3)"
+        "--protocol",
+        default="mvtec-ad",
+        metavar="NAME",
+        help=f"benchmark protocol: {', '.join(PROTOCOLS)} (default mvtec-ad): its folder "
+        "layout and its official table",
+    )
+    ev.add_argument(
+        "--resize-maps",
+        choices=RESIZE_METHODS,
+        help="upsample maps smaller than their masks to the mask size (pixel centres aligned, "
+        "align_corners=False); default: a size mismatch is an error",
+    )
+    ev.add_argument(
+        "--fpr-limit",
+        type=_fpr_limit,
+        help="AU-PRO integration limit (default 0.3; mvtec-ad only)",
     )
     ev.add_argument(
         "--output", type=_output_path, metavar="FILE", help="write results to FILE (.json or .csv)"
@@ -100,6 +119,50 @@ def build_parser() -> argparse.ArgumentParser:
         "ANOMALY_METRICS_NUM_THREADS or min(8, CPUs))",
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bench = ev.add_argument_group("protocol options")
+    bench.add_argument(
+        "--threshold-rule",
+        choices=tuple(THRESHOLD_RULES),
+        help="mvtec-ad2: the rule that chooses the SegF1 threshold on the --validation maps",
+    )
+    bench.add_argument(
+        "--threshold-param",
+        type=float,
+        metavar="X",
+        help="its parameter: k of mean-std (default 3), q of percentile (99), max_fpr of "
+        "max-fpr (0.01)",
+    )
+    bench.add_argument(
+        "--validation",
+        metavar="DIR",
+        help="mvtec-ad2: anomaly maps of the validation images, DIR/<object>/validation/good/",
+    )
+    bench.add_argument(
+        "--binarized-maps",
+        metavar="DIR",
+        help="mvtec-ad2: 0/255 PNG binarisations for SegF1 (anomaly_images_thresholded)",
+    )
+    bench.add_argument(
+        "--segf1-average",
+        choices=("pooled", "per_image"),
+        default="pooled",
+        help="mvtec-ad2: SegF1 over the pooled pixels of a category (default) or per image",
+    )
+    bench.add_argument(
+        "--split",
+        default="test_public",
+        help="mvtec-ad2: the test split folder (default test_public)",
+    )
+    bench.add_argument(
+        "--split-csv", metavar="CSV", help="visa: the split CSV (default GT/split_csv/1cls.csv)"
+    )
+    bench.add_argument(
+        "--group-pattern",
+        metavar="REGEX",
+        help="real-iad: regex searched in each map's path (relative to its category, without "
+        "extension) whose first group is the sample id "
+        f"(default {DEFAULT_GROUP_PATTERN!r}: the name before _C<camera>)",
+    )
     demo = sub.add_parser(
         "demo",
         help="evaluate a synthetic MVTec AD-layout set written on the fly",
@@ -110,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="where to write (default: a new temporary folder)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.add_argument(
+        "--protocol",
+        default="mvtec-ad",
+        choices=DEMO_PROTOCOLS,
+        help="write the set in this benchmark's layout and evaluate it with its protocol",
+    )
     cmp = sub.add_parser(
         "compare",
         help="compare models on per-image results: paired tests, Holm-corrected",
@@ -151,13 +220,68 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             return 0
         if args.command == "demo":
-            return run_demo(args.out, progress=not args.no_progress)
+            return run_demo(args.out, progress=not args.no_progress, protocol=args.protocol)
+        return _evaluate(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+_PROTOCOL_ONLY = {
+    "threshold_rule": ("--threshold-rule", "mvtec-ad2"),
+    "threshold_param": ("--threshold-param", "mvtec-ad2"),
+    "validation": ("--validation", "mvtec-ad2"),
+    "binarized_maps": ("--binarized-maps", "mvtec-ad2"),
+    "split_csv": ("--split-csv", "visa"),
+    "group_pattern": ("--group-pattern", "real-iad"),
+}
+_MVTEC_AD_ONLY = {
+    "metrics": "--metrics",
+    "fpr_limit": "--fpr-limit",
+    "plots": "--plots",
+    "image_scores": "--image-scores",
+    "per_image": "--per-image",
+}
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """Options that do not go with the protocol (a usage error, exit status 2)."""
+    for dest, (flag, protocol) in _PROTOCOL_ONLY.items():
+        if getattr(args, dest) is not None and args.protocol != protocol:
+            return f"{flag} applies to --protocol {protocol} only"
+    if args.protocol != "mvtec-ad":
+        for dest, flag in _MVTEC_AD_ONLY.items():
+            if getattr(args, dest) not in (None, False):
+                return f"{flag} applies to --protocol mvtec-ad only"
+    if args.protocol == "mvtec-ad2":
+        if args.binarized_maps is not None and args.threshold_rule is not None:
+            return "SegF1 comes from --binarized-maps or from --threshold-rule, not both"
+        if (args.threshold_rule is None) != (args.validation is None):
+            return "--threshold-rule and --validation go together"
+        if args.threshold_param is not None and args.threshold_rule == "f1-max":
+            return "--threshold-param does not apply to --threshold-rule f1-max"
+    return None
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    if args.protocol not in PROTOCOLS:
+        print(
+            f"anomaly-metrics evaluate: error: unknown protocol '{args.protocol}' "
+            f"(choose one of {', '.join(PROTOCOLS)})",
+            file=sys.stderr,
+        )
+        return 1
+    usage = _usage_problem(args)
+    if usage is not None:
+        print(f"anomaly-metrics evaluate: error: {usage}", file=sys.stderr)
+        return 2
+    if args.protocol == "mvtec-ad":
         return run_evaluate(
             args.anomaly_maps,
             args.ground_truth,
             categories=args.categories,
             metrics=args.metrics,
-            fpr_limit=args.fpr_limit,
+            fpr_limit=0.3 if args.fpr_limit is None else args.fpr_limit,
             output=args.output,
             plots=args.plots,
             image_scores=args.image_scores,
@@ -165,7 +289,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             skip_invalid=args.skip_invalid,
             workers=args.workers,
             progress=not args.no_progress,
+            resize=args.resize_maps,
         )
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    pattern = DEFAULT_GROUP_PATTERN if args.group_pattern is None else args.group_pattern
+    bad_pattern = check_group_pattern(pattern)
+    if bad_pattern is not None:
+        print(f"anomaly-metrics evaluate: error: {bad_pattern}", file=sys.stderr)
+        return 1
+    options = ProtocolOptions(
+        categories=args.categories,
+        resize=args.resize_maps,
+        threshold_rule=args.threshold_rule,
+        threshold_param=args.threshold_param,
+        validation=None if args.validation is None else Path(args.validation),
+        binarized=None if args.binarized_maps is None else Path(args.binarized_maps),
+        segf1_average=args.segf1_average,
+        group_pattern=pattern,
+        split=args.split,
+        split_csv=None if args.split_csv is None else Path(args.split_csv),
+        workers=args.workers,
+        progress=not args.no_progress,
+        skip_invalid=args.skip_invalid,
+    )
+    return run_protocol(
+        args.protocol, args.anomaly_maps, args.ground_truth, options, output=args.output
+    )

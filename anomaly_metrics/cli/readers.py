@@ -9,6 +9,7 @@ progress bar (tqdm) are imported when first needed; they come with the ``io`` ex
 from __future__ import annotations
 
 import csv
+import functools
 import importlib
 import math
 import os
@@ -22,11 +23,14 @@ from numpy.typing import NDArray
 
 from .._parallel import get_num_threads, run_tasks
 from .datasets import CategorySpec, ImageEntry, Problem
+from .resize import resize_map
 
 __all__ = [
     "LoadedCategory",
     "ReadError",
     "load_category",
+    "mask_shape",
+    "read_channel",
     "read_image_scores",
     "read_map",
     "read_mask",
@@ -114,13 +118,21 @@ def read_map(path: str | os.PathLike[str]) -> NDArray[Any]:
     return arr
 
 
-def read_mask(path: str | os.PathLike[str]) -> NDArray[np.bool_]:
-    """Read a ground-truth mask as an (H, W) bool array; values must be 0/255 or 0/1."""
+def read_mask(path: str | os.PathLike[str], *, nonzero: bool = False) -> NDArray[np.bool_]:
+    """Read a ground-truth mask as an (H, W) bool array; values must be 0/255 or 0/1.
+
+    With ``nonzero=True`` any integer values are accepted and every non-zero pixel is a defect
+    pixel (VisA's masks hold one value per defect).
+    """
     arr = _as_2d(_read_raw(Path(path)))
     if arr.dtype == np.bool_:
         return arr
     if arr.dtype.kind not in "iuf":
         raise ReadError(f"must hold 0/255 or 0/1 values, got dtype {arr.dtype}")
+    if nonzero:
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ReadError("mask values must be finite")
+        return arr != 0
     values = np.unique(arr)
     ok = values.size <= 2 and (np.isin(values, (0, 1)).all() or np.isin(values, (0, 255)).all())
     if not ok:
@@ -128,6 +140,25 @@ def read_mask(path: str | os.PathLike[str]) -> NDArray[np.bool_]:
         more = ", ..." if values.size > 6 else ""
         raise ReadError(f"mask values must be 0/255 or 0/1, got values [{shown}{more}]")
     return arr != 0
+
+
+def read_channel(path: str | os.PathLike[str]) -> tuple[NDArray[np.bool_], int]:
+    """Read one MVTec LOCO AD defect channel: (its pixels, its defect id).
+
+    The PNG holds 0 (defect-free) and one positive integer, the defect id (the ``pixel_value``
+    of its ``defects_config.json`` entry); a PNG without any 0 is a defect over the whole image.
+    """
+    arr = _as_2d(_read_raw(Path(path)))
+    if arr.dtype.kind not in "iu":
+        raise ReadError(f"a defect channel must hold integers, got dtype {arr.dtype}")
+    values = np.unique(arr)
+    positive = values[values > 0]
+    if positive.size != 1 or values.size - positive.size > 1 or values.min() < 0:
+        shown = ", ".join(str(v) for v in values[:6].tolist())
+        raise ReadError(
+            f"a defect channel must hold 0 and one positive defect id, got values [{shown}]"
+        )
+    return arr != 0, int(positive[0])
 
 
 def read_image_scores(
@@ -184,9 +215,24 @@ def _lookup_score(scores: dict[str, float], entry: ImageEntry) -> float | None:
     return None
 
 
+def _fit(amap: NDArray[Any], shape: tuple[int, ...], resize: str | None) -> NDArray[Any]:
+    """`amap` upsampled to `shape` with `resize` (unchanged when None or already that size)."""
+    if resize is None or amap.shape == shape:
+        return amap
+    try:
+        return resize_map(amap, (shape[0], shape[1]), resize)
+    except ValueError as err:
+        raise ReadError(str(err)) from None
+
+
 def _load_entry(
     entry: ImageEntry,
+    resize: str | None = None,
+    target: tuple[int, ...] | None = None,
+    nonzero_masks: bool = False,
 ) -> tuple[NDArray[Any] | None, NDArray[np.bool_] | None, list[Problem]]:
+    """Read an entry's map and mask; with `resize`, upsample the map to its mask's size (or to
+    `target` for an image without a mask file)."""
     problems: list[Problem] = []
     amap = mask = None
     try:
@@ -195,30 +241,63 @@ def _load_entry(
         problems.append(Problem(str(entry.map_path), str(err)))
     if entry.mask_path is not None:
         try:
-            mask = read_mask(entry.mask_path)
+            mask = read_mask(entry.mask_path, nonzero=nonzero_masks)
         except ReadError as err:
             problems.append(Problem(str(entry.mask_path), str(err)))
+    if amap is not None and resize is not None:
+        shape = mask.shape if mask is not None else target
+        if shape is not None:
+            try:
+                amap = _fit(amap, shape, resize)
+            except ReadError as err:
+                problems.append(Problem(str(entry.map_path), str(err)))
+                amap = None
     if amap is not None and mask is not None and amap.shape != mask.shape:
+        hint = (
+            " (pass --resize-maps nearest|bilinear to upsample maps to the mask size)"
+            if resize is None and amap.shape[0] <= mask.shape[0] and amap.shape[1] <= mask.shape[1]
+            else ""
+        )
         problems.append(
             Problem(
                 str(entry.map_path),
-                f"shape {amap.shape} differs from its mask's {mask.shape} ({entry.mask_path})",
+                f"shape {amap.shape} differs from its mask's {mask.shape} ({entry.mask_path})"
+                + hint,
             )
         )
     return amap, mask, problems
 
 
+def mask_shape(entries: list[ImageEntry], nonzero: bool = False) -> tuple[int, ...] | None:
+    """The shape of the first readable mask of `entries` (None without one): the size that
+    ``--resize-maps`` gives the maps of images without a mask file."""
+    for e in entries:
+        if e.mask_path is not None:
+            try:
+                return read_mask(e.mask_path, nonzero=nonzero).shape
+            except ReadError:
+                continue
+    return None
+
+
 def _load_in_windows(
-    entries: list[ImageEntry], workers: int
+    entries: list[ImageEntry],
+    workers: int,
+    resize: str | None = None,
+    nonzero_masks: bool = False,
+    target: tuple[int, ...] | None = None,
 ) -> Iterator[tuple[NDArray[Any] | None, NDArray[np.bool_] | None, list[Problem]]]:
     """:func:`_load_entry` of every entry, in order, read ``workers`` at a time in threads.
 
     Windows of ``4 * workers`` images go through the library's thread runner, so at most one
     window of images is in memory beside the stacks being filled.
     """
+    if resize is not None and target is None:
+        target = mask_shape(entries, nonzero_masks)
+    load = functools.partial(_load_entry, resize=resize, target=target, nonzero_masks=nonzero_masks)
     window = 4 * workers
     for start in range(0, len(entries), window):
-        yield from run_tasks(_load_entry, entries[start : start + window], workers)
+        yield from run_tasks(load, entries[start : start + window], workers)
 
 
 def load_category(
@@ -227,10 +306,17 @@ def load_category(
     image_scores: dict[str, float] | None = None,
     workers: int | None = None,
     progress: bool = True,
+    resize: str | None = None,
+    nonzero_masks: bool = False,
+    target: tuple[int, ...] | None = None,
 ) -> tuple[LoadedCategory | None, list[Problem]]:
     """Read a category's maps and masks in parallel threads into one (N, H, W) stack each.
 
     ``workers`` threads read files (default: :func:`anomaly_metrics.get_num_threads`).
+    ``resize`` (``"nearest"`` or ``"bilinear"``, see :mod:`.resize`) upsamples each map to its
+    mask's size, and the maps of images without a mask file to the size of the category's
+    first mask (or to ``target`` when given). ``nonzero_masks`` accepts masks of any integer
+    values (non-zero = defect).
 
     Images with a problem are left out (and reported); the stacks are filled in place, so the
     peak memory is the maps and masks themselves plus a few images in flight. Returns None for
@@ -260,7 +346,8 @@ def load_category(
     ref_path: Path | None = None
     bar = _progress(n, f"loading {spec.name}", progress)
     try:
-        for i, (amap, mask, bad) in enumerate(_load_in_windows(entries, workers)):
+        pairs = _load_in_windows(entries, workers, resize, nonzero_masks, target)
+        for i, (amap, mask, bad) in enumerate(pairs):
             bar.update(1)
             entry = entries[i]
             if bad or amap is None:
