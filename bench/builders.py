@@ -428,6 +428,28 @@ def _bootstrap(ds: Dataset, *, metric: str, level: str) -> Callable[[], Any]:
     return run
 
 
+def loco_channels_of(masks: np.ndarray) -> list[np.ndarray]:
+    """MVTec LOCO-style ground truth from the set's masks: about two channels per defective
+    image (its regions split by the parity of their label), none for a normal image."""
+    import anomaly_metrics as am
+
+    labels = am.connected_components(masks)
+    out = []
+    for lab in labels:
+        ids = np.unique(lab[lab > 0])
+        groups = [ids[ids % 2 == 1], ids[ids % 2 == 0]]
+        out.append(np.stack([np.isin(lab, g) for g in groups if g.size]) if ids.size else None)
+    return out
+
+
+def _auspro(ds: Dataset, fpr_limit: Any = 0.05) -> Callable[[], Any]:
+    """AU-sPRO (saturation = each channel's area) of the set's maps, channels prepared ahead."""
+    import anomaly_metrics as am
+
+    maps, channels = ds.anomaly_maps, loco_channels_of(ds.masks)
+    return lambda: floats(np.atleast_1d(am.auspro(maps, channels, fpr_limit=fpr_limit)))
+
+
 # name -> builder ``(ds, **args)`` of the table's ``special:NAME`` sources
 SPECIAL: dict[str, Callable[..., Callable[[], Any]]] = {
     "min_max_numpy": _min_max_numpy,
@@ -438,4 +460,5 @@ SPECIAL: dict[str, Callable[..., Callable[[], Any]]] = {
     "evaluate_separate": _evaluate_separate,
     "evaluate_adeval": _evaluate_adeval,
     "bootstrap": _bootstrap,
+    "auspro": _auspro,
 }

@@ -453,3 +453,17 @@ def test_layouts_command_line(tmp_path: Path) -> None:
     text = md.read_text()
     assert "## Value layouts (6 x 32 x 32)" in text and "### float16: float16" in text
     assert "| pixel_auroc:sort-merge |" in text.split("### outliers")[1]
+
+
+def test_loco_channels_of_the_bench_masks_partition_each_mask() -> None:
+    from bench import builders
+
+    masks = np.zeros((3, 12, 12), bool)
+    masks[1, 1:3, 1:3] = masks[1, 6:8, 6:8] = masks[1, 10:, :2] = True  # three regions
+    masks[2, 4:9, 4:9] = True  # one region
+    channels = builders.loco_channels_of(masks)
+    assert channels[0] is None
+    assert [len(c) for c in channels[1:]] == [2, 1]
+    for c, m in zip(channels[1:], masks[1:]):
+        assert np.array_equal(c.any(axis=0), m)  # together the channels are the mask
+        assert c.sum(axis=0).max() == 1  # and they do not overlap
