@@ -36,6 +36,7 @@ from ._pimo_exact import _aupimo_exact, _pimo_curves_exact
 from ._pimo_linspace import _aupimo_linspace, _pimo_curves_linspace
 from ._validation import check_map_batches as _check_map_batches
 from ._validation import check_maps_and_masks, check_real
+from ._warnings import warn_undefined
 
 __all__ = ["AupimoResult", "PimoCurves", "aupimo", "pimo_curves"]
 
@@ -207,16 +208,6 @@ def _prepared(batches: list[tuple[NDArray[Any], NDArray[np.bool_]]]) -> _Prepare
     is_anomalous = np.concatenate([k.any(axis=1) for _, k in flat])
     normal = np.flatnonzero(~is_anomalous).astype(np.int64)
     anomalous = np.flatnonzero(is_anomalous).astype(np.int64)
-    if normal.size == 0:
-        raise ValueError(
-            "`masks` must mark at least one normal image (a mask without defect pixels): the "
-            f"shared FPR is defined by normal images, got {n} anomalous and 0 normal images."
-        )
-    if anomalous.size == 0:
-        raise ValueError(
-            "`masks` must mark at least one anomalous image (a mask with defect pixels): AUPIMO "
-            f"scores anomalous images, got {n} normal and 0 anomalous images."
-        )
     return _Prepared(flat, starts, is_anomalous.astype(np.int32), normal, anomalous)
 
 
@@ -303,6 +294,17 @@ def pimo_curves(
 
 
 def _pimo_curves_prepared(prep: _Prepared, k: int | None) -> PimoCurves:
+    if prep.normal.size == 0:
+        # no shared FPR, hence no thresholds between the normal scores: nan curves (one point
+        # for the exact curve, whose thresholds are the normal scores)
+        warn_undefined(
+            f"No normal image (a mask without defect pixels) among the {prep.n_images} images: "
+            "the shared FPR, and with it the PIMO curves, is undefined (nan)."
+        )
+        n_points = 1 if k is None else k
+        nan = np.full(n_points, np.nan)
+        tpr = np.full((prep.n_images, n_points), np.nan)
+        return PimoCurves(nan, nan.copy(), tpr, prep.classes)
     if k is None:
         thresholds, shared_fpr, tpr = _pimo_curves_exact(prep)
     else:
@@ -459,6 +461,15 @@ def _pimo_curves_batches(
 def _aupimo_prepared(
     prep: _Prepared, lo: float, hi: float, k: int | None, force: bool
 ) -> AupimoResult:
+    if prep.normal.size == 0 or prep.anomalous.size == 0:
+        missing = "normal" if prep.normal.size == 0 else "anomalous"
+        why = "no shared FPR" if prep.normal.size == 0 else "no image to score"
+        warn_undefined(
+            f"No {missing} image among the {prep.n_images} images ({prep.normal.size} normal, "
+            f"{prep.anomalous.size} anomalous): AUPIMO is undefined ({why}), nan."
+        )
+        nan = np.full(prep.n_images, np.nan)
+        return AupimoResult(nan, math.nan, 0, (lo, hi), (math.nan, math.nan), prep.classes)
     if k is None:
         per_image, num_points, thr_bounds = _aupimo_exact(prep, lo, hi)
     else:
