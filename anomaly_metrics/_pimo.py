@@ -226,7 +226,8 @@ def pimo_curves(
         Pixel anomaly scores, higher means more anomalous; float16/32/64 or int, finite.
     masks : array-like, same shape as `anomaly_maps`
         Ground truth, bool or 0/1: True marks defect pixels. An image whose mask has no defect
-        pixel is *normal*, otherwise *anomalous*. At least one of each is needed.
+        pixel is *normal*, otherwise *anomalous*. Without a normal image the curves are
+        undefined (nan, with a warning); without an anomalous image every TPR row is nan.
     num_thresholds : int >= 2 or None, default 300_000
         ``K`` thresholds linearly spaced between the min and the max of the normal images'
         scores (anomalib's and the paper's linspace curve; computed in the maps' dtype with
@@ -239,16 +240,24 @@ def pimo_curves(
         ``thresholds`` (K,) float64, ascending (values of the maps' dtype);
         ``shared_fpr`` (K,) float64, non-increasing: the mean over normal images of their FPR;
         ``per_image_tpr`` (N, K) float64: each anomalous image's TPR, ``nan`` rows for normal
-        images; ``image_classes`` (N,) int32: 1 anomalous, 0 normal.
+        images; ``image_classes`` (N,) int32: 1 anomalous, 0 normal. Without a normal image,
+        ``thresholds``, ``shared_fpr`` and ``per_image_tpr`` are all nan (``K`` points, one
+        for the exact curve). When every normal pixel has the same score ``v``, the linspace
+        thresholds are ``K`` copies of ``v`` (shared FPR 1, as ``torch.linspace(v, v, K)``).
 
     Raises
     ------
     TypeError
         Non-numeric maps or masks, or a non-integer `num_thresholds`.
     ValueError
-        Shapes that differ or are not (N, H, W) / (N, 1, H, W) / (H, W), non-finite scores, masks
-        not in {0, 1}, no normal or no anomalous image, `num_thresholds` < 2, all normal scores
-        equal (linspace), or more thresholds than the dtype resolves in that range.
+        Shapes that differ or are not (N, H, W) / (N, 1, H, W) / (H, W), empty or non-finite
+        scores, masks not in {0, 1}, `num_thresholds` < 2, or more thresholds than the dtype
+        resolves in the normal scores' range (an option the data cannot support).
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No normal image: the shared FPR is undefined (the curves are nan).
 
     See Also
     --------
@@ -327,8 +336,9 @@ def aupimo(
     anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
         Pixel anomaly scores, higher means more anomalous; float16/32/64 or int, finite.
     masks : array-like, same shape as `anomaly_maps`
-        Ground truth, bool or 0/1; images without defect pixels are normal. At least one normal
-        and one anomalous image.
+        Ground truth, bool or 0/1; images without defect pixels are normal. Without a normal
+        image (no shared FPR) or without an anomalous image (nothing to score) AUPIMO is
+        undefined: nan, with a warning.
     fpr_bounds : (float, float), default (1e-5, 1e-4)
         Shared-FPR range ``(lower, upper)``, ``0 < lower < upper <= 1``.
     num_thresholds : int >= 2 or None, default 300_000
@@ -346,20 +356,26 @@ def aupimo(
         including the cuts of the exact mode) in the integral; ``fpr_bounds`` as given;
         ``threshold_bounds``: the thresholds at the upper and at the lower FPR bound (ascending;
         exact mode: the lowest distinct normal score whose shared FPR does not exceed each
-        bound); ``image_classes`` (N,) int32, 1 anomalous, 0 normal.
+        bound); ``image_classes`` (N,) int32, 1 anomalous, 0 normal. Undefined (no normal or
+        no anomalous image): ``per_image`` all nan, ``mean`` nan, ``num_points`` 0,
+        ``threshold_bounds`` (nan, nan).
 
     Raises
     ------
     TypeError, ValueError
         As :func:`pimo_curves`, plus bad `fpr_bounds` or `force`. A lower bound below the
-        smallest reachable shared FPR (too few normal pixels; anomalib issue #2939) is a
-        ``ValueError`` stating that FPR and how many normal pixels the bound needs.
+        smallest reachable shared FPR (too few normal pixels, or all normal scores equal: the
+        shared FPR is then 1 at every threshold) is a ``ValueError`` stating that FPR and how
+        many normal pixels the bound needs: an option the data cannot support, not an undefined
+        metric.
     RuntimeError
         Linspace curve: 30 points or fewer in the range without `force`, or both bounds on the
         same threshold (anomalib's exceptions and messages).
 
     Warns
     -----
+    UndefinedMetricWarning
+        No normal or no anomalous image (one warning; the result is nan).
     UserWarning
         Linspace curve: fewer than 300 points in the range, a forced computation, or a bound
         whose nearest shared FPR is more than 1 % away from it (anomalib logs the same).
