@@ -204,7 +204,6 @@ def _prepared(batches: list[tuple[NDArray[Any], NDArray[np.bool_]]]) -> _Prepare
     flat = [(m.reshape(m.shape[0], -1), k.reshape(k.shape[0], -1)) for m, k in batches]
     sizes = [m.shape[0] for m, _ in flat]
     starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    n = int(starts[-1])
     is_anomalous = np.concatenate([k.any(axis=1) for _, k in flat])
     normal = np.flatnonzero(~is_anomalous).astype(np.int64)
     anomalous = np.flatnonzero(is_anomalous).astype(np.int64)
