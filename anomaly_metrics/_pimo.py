@@ -36,6 +36,7 @@ from ._pimo_exact import _aupimo_exact, _pimo_curves_exact
 from ._pimo_linspace import _aupimo_linspace, _pimo_curves_linspace
 from ._validation import check_map_batches as _check_map_batches
 from ._validation import check_maps_and_masks, check_real
+from ._warnings import warn_undefined
 
 __all__ = ["AupimoResult", "PimoCurves", "aupimo", "pimo_curves"]
 
@@ -203,20 +204,9 @@ def _prepared(batches: list[tuple[NDArray[Any], NDArray[np.bool_]]]) -> _Prepare
     flat = [(m.reshape(m.shape[0], -1), k.reshape(k.shape[0], -1)) for m, k in batches]
     sizes = [m.shape[0] for m, _ in flat]
     starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    n = int(starts[-1])
     is_anomalous = np.concatenate([k.any(axis=1) for _, k in flat])
     normal = np.flatnonzero(~is_anomalous).astype(np.int64)
     anomalous = np.flatnonzero(is_anomalous).astype(np.int64)
-    if normal.size == 0:
-        raise ValueError(
-            "`masks` must mark at least one normal image (a mask without defect pixels): the "
-            f"shared FPR is defined by normal images, got {n} anomalous and 0 normal images."
-        )
-    if anomalous.size == 0:
-        raise ValueError(
-            "`masks` must mark at least one anomalous image (a mask with defect pixels): AUPIMO "
-            f"scores anomalous images, got {n} normal and 0 anomalous images."
-        )
     return _Prepared(flat, starts, is_anomalous.astype(np.int32), normal, anomalous)
 
 
@@ -235,7 +225,8 @@ def pimo_curves(
         Pixel anomaly scores, higher means more anomalous; float16/32/64 or int, finite.
     masks : array-like, same shape as `anomaly_maps`
         Ground truth, bool or 0/1: True marks defect pixels. An image whose mask has no defect
-        pixel is *normal*, otherwise *anomalous*. At least one of each is needed.
+        pixel is *normal*, otherwise *anomalous*. Without a normal image the curves are
+        undefined (nan, with a warning); without an anomalous image every TPR row is nan.
     num_thresholds : int >= 2 or None, default 300_000
         ``K`` thresholds linearly spaced between the min and the max of the normal images'
         scores (anomalib's and the paper's linspace curve; computed in the maps' dtype with
@@ -248,16 +239,24 @@ def pimo_curves(
         ``thresholds`` (K,) float64, ascending (values of the maps' dtype);
         ``shared_fpr`` (K,) float64, non-increasing: the mean over normal images of their FPR;
         ``per_image_tpr`` (N, K) float64: each anomalous image's TPR, ``nan`` rows for normal
-        images; ``image_classes`` (N,) int32: 1 anomalous, 0 normal.
+        images; ``image_classes`` (N,) int32: 1 anomalous, 0 normal. Without a normal image,
+        ``thresholds``, ``shared_fpr`` and ``per_image_tpr`` are all nan (``K`` points, one
+        for the exact curve). When every normal pixel has the same score ``v``, the linspace
+        thresholds are ``K`` copies of ``v`` (shared FPR 1, as ``torch.linspace(v, v, K)``).
 
     Raises
     ------
     TypeError
         Non-numeric maps or masks, or a non-integer `num_thresholds`.
     ValueError
-        Shapes that differ or are not (N, H, W) / (N, 1, H, W) / (H, W), non-finite scores, masks
-        not in {0, 1}, no normal or no anomalous image, `num_thresholds` < 2, all normal scores
-        equal (linspace), or more thresholds than the dtype resolves in that range.
+        Shapes that differ or are not (N, H, W) / (N, 1, H, W) / (H, W), empty or non-finite
+        scores, masks not in {0, 1}, `num_thresholds` < 2, or more thresholds than the dtype
+        resolves in the normal scores' range (an option the data cannot support).
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No normal image: the shared FPR is undefined (the curves are nan).
 
     See Also
     --------
@@ -303,6 +302,17 @@ def pimo_curves(
 
 
 def _pimo_curves_prepared(prep: _Prepared, k: int | None) -> PimoCurves:
+    if prep.normal.size == 0:
+        # no shared FPR, hence no thresholds between the normal scores: nan curves (one point
+        # for the exact curve, whose thresholds are the normal scores)
+        warn_undefined(
+            f"No normal image (a mask without defect pixels) among the {prep.n_images} images: "
+            "the shared FPR, and with it the PIMO curves, is undefined (nan)."
+        )
+        n_points = 1 if k is None else k
+        nan = np.full(n_points, np.nan)
+        tpr = np.full((prep.n_images, n_points), np.nan)
+        return PimoCurves(nan, nan.copy(), tpr, prep.classes)
     if k is None:
         thresholds, shared_fpr, tpr = _pimo_curves_exact(prep)
     else:
@@ -325,8 +335,9 @@ def aupimo(
     anomaly_maps : array-like of shape (N, H, W), (N, 1, H, W) or (H, W)
         Pixel anomaly scores, higher means more anomalous; float16/32/64 or int, finite.
     masks : array-like, same shape as `anomaly_maps`
-        Ground truth, bool or 0/1; images without defect pixels are normal. At least one normal
-        and one anomalous image.
+        Ground truth, bool or 0/1; images without defect pixels are normal. Without a normal
+        image (no shared FPR) or without an anomalous image (nothing to score) AUPIMO is
+        undefined: nan, with a warning.
     fpr_bounds : (float, float), default (1e-5, 1e-4)
         Shared-FPR range ``(lower, upper)``, ``0 < lower < upper <= 1``.
     num_thresholds : int >= 2 or None, default 300_000
@@ -344,20 +355,26 @@ def aupimo(
         including the cuts of the exact mode) in the integral; ``fpr_bounds`` as given;
         ``threshold_bounds``: the thresholds at the upper and at the lower FPR bound (ascending;
         exact mode: the lowest distinct normal score whose shared FPR does not exceed each
-        bound); ``image_classes`` (N,) int32, 1 anomalous, 0 normal.
+        bound); ``image_classes`` (N,) int32, 1 anomalous, 0 normal. Undefined (no normal or
+        no anomalous image): ``per_image`` all nan, ``mean`` nan, ``num_points`` 0,
+        ``threshold_bounds`` (nan, nan).
 
     Raises
     ------
     TypeError, ValueError
         As :func:`pimo_curves`, plus bad `fpr_bounds` or `force`. A lower bound below the
-        smallest reachable shared FPR (too few normal pixels; anomalib issue #2939) is a
-        ``ValueError`` stating that FPR and how many normal pixels the bound needs.
+        smallest reachable shared FPR (too few normal pixels, or all normal scores equal: the
+        shared FPR is then 1 at every threshold) is a ``ValueError`` stating that FPR and how
+        many normal pixels the bound needs: an option the data cannot support, not an undefined
+        metric.
     RuntimeError
         Linspace curve: 30 points or fewer in the range without `force`, or both bounds on the
         same threshold (anomalib's exceptions and messages).
 
     Warns
     -----
+    UndefinedMetricWarning
+        No normal or no anomalous image (one warning; the result is nan).
     UserWarning
         Linspace curve: fewer than 300 points in the range, a forced computation, or a bound
         whose nearest shared FPR is more than 1 % away from it (anomalib logs the same).
@@ -459,6 +476,15 @@ def _pimo_curves_batches(
 def _aupimo_prepared(
     prep: _Prepared, lo: float, hi: float, k: int | None, force: bool
 ) -> AupimoResult:
+    if prep.normal.size == 0 or prep.anomalous.size == 0:
+        missing = "normal" if prep.normal.size == 0 else "anomalous"
+        why = "no shared FPR" if prep.normal.size == 0 else "no image to score"
+        warn_undefined(
+            f"No {missing} image among the {prep.n_images} images ({prep.normal.size} normal, "
+            f"{prep.anomalous.size} anomalous): AUPIMO is undefined ({why}), nan."
+        )
+        nan = np.full(prep.n_images, np.nan)
+        return AupimoResult(nan, math.nan, 0, (lo, hi), (math.nan, math.nan), prep.classes)
     if k is None:
         per_image, num_points, thr_bounds = _aupimo_exact(prep, lo, hi)
     else:

@@ -80,8 +80,8 @@ def _minmax_kernel(maps, images):  # pragma: no cover - compiled
     return lo, hi
 
 
-def _linspace_setup(prep: _Prepared, k: int) -> tuple[NDArray[np.float64], float, float]:
-    """The thresholds (values of the maps' dtype, as float64), their origin and inverse step."""
+def _normal_range(prep: _Prepared) -> tuple[float, float]:
+    """Min and max of the normal images' scores, as float64."""
 
     def minmax(imgs: NDArray[np.int64]) -> list[tuple[float, float]]:
         found: list[tuple[float, float]] = []
@@ -89,14 +89,16 @@ def _linspace_setup(prep: _Prepared, k: int) -> tuple[NDArray[np.float64], float
         return found
 
     parts = [p for found in run_over_images(minmax, prep.normal, prep.n_pixels) for p in found]
-    lo = min(p[0] for p in parts)
-    hi = max(p[1] for p in parts)
-    if not hi > lo:
-        raise ValueError(
-            f"`anomaly_maps` of the normal images must not all be equal to build thresholds "
-            f"between their min and max, got every normal pixel = {lo:g}: the shared FPR can "
-            "only be 0 or 1."
-        )
+    return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def _linspace_setup(
+    prep: _Prepared, k: int, lo: float, hi: float
+) -> tuple[NDArray[np.float64], float, float]:
+    """The thresholds (values of the maps' dtype, as float64), their origin and inverse step.
+
+    ``lo < hi`` are the normal scores' range (the caller handles all-equal normal scores).
+    """
     t = _linspace_thresholds(lo, hi, k, prep.dtype)
     if not np.all(t[1:] > t[:-1]):
         raise ValueError(
@@ -174,7 +176,10 @@ def _pimo_curves_linspace(
     prep: _Prepared, k: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Thresholds, shared FPR and ``(N, K)`` TPR rows at ``k`` linearly spaced thresholds."""
-    t64, t0, inv_step = _linspace_setup(prep, k)
+    lo, hi = _normal_range(prep)
+    if not hi > lo:
+        return _pimo_curves_one_level(prep, k, lo)
+    t64, t0, inv_step = _linspace_setup(prep, k, lo, hi)
     n_images = prep.n_images
     tpr = np.empty((n_images, k), np.float64)
     everyone = np.arange(n_images, dtype=np.int64)
@@ -192,6 +197,23 @@ def _pimo_curves_linspace(
     fp = sum(run_over_images(run, everyone, prep.n_pixels))
     shared_fpr = fp / prep.n_normal_pixels
     return t64, shared_fpr, tpr
+
+
+def _pimo_curves_one_level(
+    prep: _Prepared, k: int, level: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The curves when every normal pixel scores ``level``: ``k`` thresholds all equal to it.
+
+    The linspace between a min and a max that are equal (as ``torch.linspace``): the shared FPR
+    is 1 at each of them and each anomalous image's TPR is its share of defect pixels
+    ``>= level``; a constant curve, one point repeated ``k`` times.
+    """
+    tpr = np.full((prep.n_images, k), np.nan)
+    for i in prep.anomalous:
+        row, mrow = prep.image(int(i))
+        defects = row[mrow].astype(np.float64)
+        tpr[i] = np.count_nonzero(defects >= level) / defects.shape[0]
+    return np.full(k, level), np.ones(k), tpr
 
 
 # ----------------------------------------------------------------------------------------------
@@ -347,7 +369,10 @@ def _aupimo_linspace(
     prep: _Prepared, lo: float, hi: float, k: int, force: bool
 ) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
     """Per-image trapezoids (not yet normalised), points in the range, thresholds at the bounds."""
-    t64, t0, inv_step = _linspace_setup(prep, k)
+    score_lo, score_hi = _normal_range(prep)
+    if not score_hi > score_lo:  # every normal pixel ties: the shared FPR is 1 at every threshold
+        raise prep.unreachable_error(lo, prep.n_normal_pixels)
+    t64, t0, inv_step = _linspace_setup(prep, k, score_lo, score_hi)
     c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
     tail_fpr = fp / prep.n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
     if lo < tail_fpr[-1]:

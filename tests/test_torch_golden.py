@@ -30,7 +30,6 @@ CASES = json.loads(GOLDEN.read_text())["cases"]
 # the core, and the tests of the core check its decision)
 CORE_DECIDED = {
     "aupr-one-class-pos": "AUPR without negatives is 1.0, as anomalib",
-    "aupimo-no-normal-image": "the core raises ValueError: the shared FPR needs a normal image",
 }
 
 # Flagged as anomalib bugs with no stated value: the value of a correct computation, by hand.

@@ -121,7 +121,7 @@ def bootstrap_ci(
         giving the same values as calling the metric on each resample. Anything else
         is called once per resample.
     *arrays : array-like
-        The metric's arguments, all with the same length N >= 2 along axis 0 (the images):
+        The metric's arguments, all with the same length N along axis 0 (the images):
         ``scores, labels`` of shape ``(N,)`` for image-level metrics, ``anomaly_maps, masks``
         of shape ``(N, H, W)`` for pixel-level ones.
     n_resamples : int >= 1
@@ -149,15 +149,16 @@ def bootstrap_ci(
     TypeError
         `metric` not callable, or it returns something that is not a real number.
     ValueError
-        No arrays, arrays of different lengths along axis 0, fewer than 2 images, bad
+        No arrays, arrays of different lengths along axis 0, bad
         `n_resamples`, `confidence` or `by`, ``by="class"`` with fewer than 2 arrays; and
         whatever `metric` raises on the data.
 
     Warns
     -----
     UndefinedMetricWarning
-        From `metric` when it is undefined on the data (everything is then nan), or when some
-        resamples had an undefined metric and were left out.
+        From `metric` when it is undefined on the data (everything is then nan), when some
+        resamples had an undefined metric and were left out, or with a single image (``low`` and
+        ``high`` are nan, ``estimate`` is the metric's value: one image has no spread).
 
     Notes
     -----
@@ -207,8 +208,6 @@ def bootstrap_ci(
                 f"`arrays[{i}]` must have as many images (axis 0) as `arrays[0]` ({n}), got "
                 f"shape {a.shape}."
             )
-    if n < 2:
-        raise ValueError(f"`arrays` must hold at least 2 images (axis 0) to resample, got {n}.")
     strata = None
     if by == "class":
         if len(arrs) < 2:
@@ -224,6 +223,13 @@ def bootstrap_ci(
     if math.isnan(estimate):  # the metric warned already
         nan = float("nan")
         return BootstrapCI(nan, nan, nan, confidence, 0)
+    if n < 2:  # every resample is the data itself: no spread to measure
+        warn_undefined(
+            f"`arrays` hold {n} image: every resample repeats it, so the interval is "
+            "undefined (nan); the estimate is the metric on the data."
+        )
+        nan = float("nan")
+        return BootstrapCI(nan, nan, estimate, confidence, 0)
 
     rng = np.random.default_rng(seed)
     chunks = _resample_indices(rng, n, n_resamples, strata)

@@ -229,9 +229,8 @@ def aupimo_from_histogram(
     Warns
     -----
     UndefinedMetricWarning
-        No normal image (no shared FPR) or no anomalous image (nothing to score). The exact
-        :func:`aupimo` raises a ``ValueError`` there: a streaming state is finalised whatever
-        the batches seen so far held.
+        No normal image (no shared FPR) or no anomalous image (nothing to score), as the exact
+        :func:`aupimo`.
 
     Notes
     -----
