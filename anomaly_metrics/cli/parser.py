@@ -11,6 +11,7 @@ from .._evaluate import METRICS
 from .compare import compare_results_files
 from .demo import run_demo
 from .evaluate import run_evaluate
+from .out_of_core import memory_size
 
 __all__ = ["build_parser", "main"]
 
@@ -39,6 +40,23 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got '{text}'")
     return value
+
+
+def _add_out_of_core_options(ev: argparse.ArgumentParser) -> None:
+    """``--max-memory`` and ``--dask-scheduler`` (see :mod:`.out_of_core`)."""
+    ev.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="read a category larger than SIZE (e.g. 16G) in chunks, twice, instead of into "
+        "memory; same values (default: half of the machine's memory)",
+    )
+    ev.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="evaluate on this dask.distributed cluster (e.g. tcp://host:8786); the workers "
+        "read the files (extra [dask])",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ANOMALY_METRICS_NUM_THREADS or min(8, CPUs))",
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_out_of_core_options(ev)
     demo = sub.add_parser(
         "demo",
         help="evaluate a synthetic MVTec AD-layout set written on the fly",
@@ -165,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             skip_invalid=args.skip_invalid,
             workers=args.workers,
             progress=not args.no_progress,
+            max_memory=args.max_memory,
+            dask_scheduler=args.dask_scheduler,
         )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
