@@ -25,8 +25,8 @@ from ._validation import check_maps_and_masks, check_scores_and_labels
 
 __all__ = ["ArrayChunks"]
 
-# Default chunk: about this many pixels (64 MiB of float32 maps).
-_CHUNK_PIXELS = 1 << 24
+# Default chunk: about this many pixels (16 MiB of float32 maps).
+_CHUNK_PIXELS = 1 << 22
 
 _Stage = Callable[..., dict[str, Any]]
 
@@ -82,7 +82,7 @@ class ArrayChunks:
         (images). A path is a ``.npy`` file opened with ``np.load(path, mmap_mode="r")`` for
         each chunk, so only the chunk being read is in memory.
     images_per_chunk : int, optional
-        Images per chunk (default: about 2**24 pixels).
+        Images per chunk (default: about 2**22 pixels).
 
     Examples
     --------
@@ -130,10 +130,11 @@ class ArrayChunks:
     def __iter__(self) -> Iterator[tuple[NDArray[Any], NDArray[Any]]]:
         for a in range(0, self.n_images, self.images_per_chunk):
             b = a + self.images_per_chunk
-            # a fresh map per chunk, copied out: the pages read are released with the chunk
-            maps = self._open(self._maps, "anomaly_maps")
-            gt = self._open(self._masks, "masks")
-            yield np.array(maps[a:b]), np.array(gt[a:b])
+            # a fresh map per chunk, copied out and closed before the chunk is used, so that
+            # the file's pages are not held while it is processed
+            maps = np.array(self._open(self._maps, "anomaly_maps")[a:b])
+            gt = np.array(self._open(self._masks, "masks")[a:b])
+            yield maps, gt
             del maps, gt
 
 
@@ -196,6 +197,7 @@ class LocalRunner:
                     f"as chunk {i}."
                 ) from err
             part = run_stage(self.kind, stage, values, labels, *params)
+            del chunk, values, labels  # not alive while the next chunk is read
             merged = part if merged is None else merge_parts(merged, part)
             if tick is not None:
                 tick()
