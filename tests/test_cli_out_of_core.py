@@ -44,11 +44,13 @@ def test_dask_scheduler_gives_the_in_memory_table(folders):
     with distributed.LocalCluster(
         n_workers=1, processes=False, threads_per_worker=2, dashboard_address=":0"
     ) as cluster:
-        status, on_dask = _run(
-            folders, folders / "b.json", "--dask-scheduler", cluster.scheduler_address
-        )
-    assert status == 0
-    assert on_dask == in_memory
+        address = cluster.scheduler_address
+        status, on_dask = _run(folders, folders / "b.json", "--dask-scheduler", address)
+        assert status == 0
+        assert on_dask == in_memory
+        (folders / "maps" / "alpha" / "test" / "crack" / "001.tiff").write_bytes(b"not a tiff")
+        status, _ = _run(folders, folders / "c.json", "--dask-scheduler", address)
+        assert status == 1
 
 
 def test_unreadable_file_is_reported_out_of_core(folders, capsys):

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from .. import out_of_core
 from .datasets import CategorySpec, ImageEntry, Problem
-from .readers import _load_in_windows, _lookup_score, _progress, read_map, read_mask
+from .readers import ReadError, _load_in_windows, _lookup_score, _progress, read_map, read_mask
 
 __all__ = ["default_max_memory", "evaluate_spec", "memory_size", "needs_chunks"]
 
@@ -176,7 +176,7 @@ def evaluate_spec(
             row = _evaluate_spec(
                 spec, metrics, fpr_limit, image_scores, workers, progress, dask_scheduler, problem
             )
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, ReadError) as err:  # ReadError: a Dask task's file
             problem(Problem(spec.name, str(err)))
             row = None
     for w in caught:
