@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	# torch first, pinned: a bare torch requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install $(TORCH_PIN)
-	$(PY) -m pip install -e ".[torch,lightning,plot,io,test,testing,bench]"
+	$(PY) -m pip install -e ".[torch,lightning,plot,io,test,testing,bench,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -167,29 +167,37 @@ class _Prepared(NamedTuple):
 
     def normal_rank(self, fpr: float) -> int:
         """The fewest normal pixels whose share of them, computed in float64, is ``>= fpr``."""
-        n = self.n_normal_pixels
-        rank = max(1, min(n, math.ceil(fpr * n)))
-        while rank > 1 and (rank - 1) / n >= fpr:
-            rank -= 1
-        while rank < n and rank / n < fpr:
-            rank += 1
-        return rank
+        return _rank_for_fpr(fpr, self.n_normal_pixels)
 
     def unreachable_error(self, lo: float, n_top: int) -> ValueError:
         """The error for a lower FPR bound below the smallest shared FPR of these images.
 
         ``n_top`` is the number of normal pixels tied at the highest normal score.
         """
-        n_normal_pixels = self.n_normal_pixels
-        smallest = n_top / n_normal_pixels
-        needed = math.ceil(n_top / lo)
-        top = "1 normal pixel has" if n_top == 1 else f"{n_top} normal pixels share"
-        return ValueError(
-            f"`fpr_bounds[0]` must be at least the smallest shared FPR the data can reach, "
-            f"{smallest:.4g} ({top} the highest normal score, out of {n_normal_pixels} normal "
-            f"pixels), got {lo:g}: a lower bound of {lo:g} needs at least {needed} normal "
-            "pixels. Add normal images or raise `fpr_bounds[0]`."
-        )
+        return _unreachable_error(lo, n_top, self.n_normal_pixels)
+
+
+def _rank_for_fpr(fpr: float, n: int) -> int:
+    """The fewest of ``n`` normal pixels whose share, computed in float64, is ``>= fpr``."""
+    rank = max(1, min(n, math.ceil(fpr * n)))
+    while rank > 1 and (rank - 1) / n >= fpr:
+        rank -= 1
+    while rank < n and rank / n < fpr:
+        rank += 1
+    return rank
+
+
+def _unreachable_error(lo: float, n_top: int, n_normal_pixels: int) -> ValueError:
+    """The error for a lower FPR bound below the smallest shared FPR the data can reach."""
+    smallest = n_top / n_normal_pixels
+    needed = math.ceil(n_top / lo)
+    top = "1 normal pixel has" if n_top == 1 else f"{n_top} normal pixels share"
+    return ValueError(
+        f"`fpr_bounds[0]` must be at least the smallest shared FPR the data can reach, "
+        f"{smallest:.4g} ({top} the highest normal score, out of {n_normal_pixels} normal "
+        f"pixels), got {lo:g}: a lower bound of {lo:g} needs at least {needed} normal "
+        "pixels. Add normal images or raise `fpr_bounds[0]`."
+    )
 
 
 def _prepare(anomaly_maps: Any, masks: Any) -> _Prepared:
@@ -303,16 +311,7 @@ def pimo_curves(
 
 def _pimo_curves_prepared(prep: _Prepared, k: int | None) -> PimoCurves:
     if prep.normal.size == 0:
-        # no shared FPR, hence no thresholds between the normal scores: nan curves (one point
-        # for the exact curve, whose thresholds are the normal scores)
-        warn_undefined(
-            f"No normal image (a mask without defect pixels) among the {prep.n_images} images: "
-            "the shared FPR, and with it the PIMO curves, is undefined (nan)."
-        )
-        n_points = 1 if k is None else k
-        nan = np.full(n_points, np.nan)
-        tpr = np.full((prep.n_images, n_points), np.nan)
-        return PimoCurves(nan, nan.copy(), tpr, prep.classes)
+        return _curves_without_normal_image(prep.classes, k)
     if k is None:
         thresholds, shared_fpr, tpr = _pimo_curves_exact(prep)
     else:
@@ -477,14 +476,7 @@ def _aupimo_prepared(
     prep: _Prepared, lo: float, hi: float, k: int | None, force: bool
 ) -> AupimoResult:
     if prep.normal.size == 0 or prep.anomalous.size == 0:
-        missing = "normal" if prep.normal.size == 0 else "anomalous"
-        why = "no shared FPR" if prep.normal.size == 0 else "no image to score"
-        warn_undefined(
-            f"No {missing} image among the {prep.n_images} images ({prep.normal.size} normal, "
-            f"{prep.anomalous.size} anomalous): AUPIMO is undefined ({why}), nan."
-        )
-        nan = np.full(prep.n_images, np.nan)
-        return AupimoResult(nan, math.nan, 0, (lo, hi), (math.nan, math.nan), prep.classes)
+        return _aupimo_without_a_class(prep.classes, lo, hi)
     if k is None:
         per_image, num_points, thr_bounds = _aupimo_exact(prep, lo, hi)
     else:
@@ -493,3 +485,29 @@ def _aupimo_prepared(
     per_image[prep.normal] = np.nan
     mean = float(np.mean(per_image[prep.anomalous]))
     return AupimoResult(per_image, mean, num_points, (lo, hi), thr_bounds, prep.classes)
+
+
+def _curves_without_normal_image(classes: NDArray[np.int32], k: int | None) -> PimoCurves:
+    """nan curves, with one warning: without a normal image there is no shared FPR (and no
+    thresholds between normal scores; the exact curve gets one point)."""
+    warn_undefined(
+        f"No normal image (a mask without defect pixels) among the {classes.size} images: "
+        "the shared FPR, and with it the PIMO curves, is undefined (nan)."
+    )
+    n_points = 1 if k is None else k
+    nan = np.full(n_points, np.nan)
+    return PimoCurves(nan, nan.copy(), np.full((classes.size, n_points), np.nan), classes)
+
+
+def _aupimo_without_a_class(classes: NDArray[np.int32], lo: float, hi: float) -> AupimoResult:
+    """The nan result, with one warning, of a set without a normal or an anomalous image."""
+    n_anomalous = int(np.count_nonzero(classes))
+    n_normal = classes.size - n_anomalous
+    missing = "normal" if n_normal == 0 else "anomalous"
+    why = "no shared FPR" if n_normal == 0 else "no image to score"
+    warn_undefined(
+        f"No {missing} image among the {classes.size} images ({n_normal} normal, "
+        f"{n_anomalous} anomalous): AUPIMO is undefined ({why}), nan."
+    )
+    nan = np.full(classes.size, np.nan)
+    return AupimoResult(nan, math.nan, 0, (lo, hi), (math.nan, math.nan), classes)

@@ -23,7 +23,9 @@ from typing import Any, TextIO
 
 from .. import aupimo, evaluate, plotting
 from .._evaluate import METRICS
+from .._parallel import get_num_threads
 from .datasets import Problem, discover
+from .out_of_core import evaluate_spec, needs_chunks
 from .readers import LoadedCategory, load_category, read_image_scores
 from .resize import describe_resize
 
@@ -256,6 +258,30 @@ def _write_output(
     path.write_text(text, encoding="utf-8")
 
 
+def _evaluate_in_chunks(
+    spec: Any,
+    wanted: list[str],
+    fpr_limit: float,
+    scores_by_name: dict[str, float] | None,
+    workers: int | None,
+    progress: bool,
+    dask_scheduler: str | None,
+    report: _Reporter,
+) -> dict[str, Any] | None:
+    """The row of a category too large for memory (or sent to Dask), see :mod:`.out_of_core`."""
+    return evaluate_spec(
+        spec,
+        metrics=wanted,
+        fpr_limit=fpr_limit,
+        image_scores=scores_by_name,
+        workers=max(1, workers or get_num_threads()),
+        progress=progress,
+        dask_scheduler=dask_scheduler,
+        problem=report.problem,
+        warning=report.warning,
+    )
+
+
 def run_evaluate(
     anomaly_maps: str | os.PathLike[str],
     ground_truth: str | os.PathLike[str],
@@ -273,6 +299,8 @@ def run_evaluate(
     resize: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    max_memory: int | None = None,
+    dask_scheduler: str | None = None,
 ) -> int:
     """The ``evaluate`` command; returns the exit status (0 ok, 1 problems with the input).
 
@@ -280,6 +308,9 @@ def run_evaluate(
     images) under ``categories.<name>.per_image.aupimo``, for ``anomaly-metrics compare``.
     ``resize`` (``"nearest"`` or ``"bilinear"``, :mod:`.resize`) upsamples maps smaller than
     their masks; without it a size mismatch is a problem with the input.
+    A category larger than ``max_memory`` bytes (default: half of the machine's memory) is
+    read in chunks, or evaluated on the Dask cluster at ``dask_scheduler`` (see
+    :mod:`.out_of_core`).
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
@@ -302,6 +333,15 @@ def run_evaluate(
     plot_files: list[Path] = []
     for spec in specs:
         if not spec.entries:
+            continue
+        if needs_chunks(spec, max_memory, dask_scheduler):
+            row = _evaluate_in_chunks(
+                spec, wanted, fpr_limit, scores_by_name, workers, progress, dask_scheduler, report
+            )
+            if row is not None and (skip_invalid or not report.problems):
+                rows[spec.name] = row
+                if per_image or plots is not None:
+                    report.warning(spec.name, "no plots or per-image values out of core")
             continue
         cat, bad = load_category(
             spec, image_scores=scores_by_name, workers=workers, progress=progress, resize=resize

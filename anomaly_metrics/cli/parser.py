@@ -12,6 +12,7 @@ from .benchmark_layouts import DEFAULT_GROUP_PATTERN
 from .compare import compare_results_files
 from .demo import DEMO_PROTOCOLS, run_demo
 from .evaluate import run_evaluate
+from .out_of_core import memory_size
 from .protocol_output import run_protocol
 from .protocols import PROTOCOLS, THRESHOLD_RULES, ProtocolOptions, check_group_pattern
 from .resize import RESIZE_METHODS
@@ -43,6 +44,23 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got '{text}'")
     return value
+
+
+def _add_out_of_core_options(ev: argparse.ArgumentParser) -> None:
+    """``--max-memory`` and ``--dask-scheduler`` (see :mod:`.out_of_core`)."""
+    ev.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="read a category larger than SIZE (e.g. 16G) in chunks, twice, instead of into "
+        "memory; same values (default: half of the machine's memory)",
+    )
+    ev.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="evaluate on this dask.distributed cluster (e.g. tcp://host:8786); the workers "
+        "read the files (extra [dask])",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extension) whose first group is the sample id "
         f"(default {DEFAULT_GROUP_PATTERN!r}: the name before _C<camera>)",
     )
+    _add_out_of_core_options(ev)
     demo = sub.add_parser(
         "demo",
         help="evaluate a synthetic MVTec AD-layout set written on the fly",
@@ -290,6 +309,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=not args.no_progress,
             resize=args.resize_maps,
+            max_memory=args.max_memory,
+            dask_scheduler=args.dask_scheduler,
         )
     pattern = DEFAULT_GROUP_PATTERN if args.group_pattern is None else args.group_pattern
     bad_pattern = check_group_pattern(pattern)

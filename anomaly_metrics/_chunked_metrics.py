@@ -1,0 +1,171 @@
+"""Exact pixel metrics as passes over chunks (shared by the out-of-core and the Dask functions).
+
+Every function here takes a *runner* (``runner.map_reduce(name, stage, *params)`` runs the
+per-chunk ``stage`` over every chunk and merges the partial results in chunk order, see
+:mod:`._chunked_source`) and returns what the in-memory function of the same name returns on the
+concatenation of the chunks, to the last bit: the counts are the same integers and the float
+operations after them are the ones of the in-memory code.
+
+The counting primitive split in two passes:
+
+1. gather the positives (a few percent of the pixels) in chunk order, with their per-region
+   weight for AU-PRO, and the number of negatives;
+2. after sorting the positives, count every chunk's negatives into the ties and gaps of their
+   distinct scores (``_count_into_gaps``) and add the int64 counts.
+
+Stages are module-level functions so that Dask can ship them to worker processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._components import _region_ids
+from ._counts import _count_into_gaps, _Counts, _cumulate, _merge_distinct_kernel
+from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
+from ._pro import _areas_from_counts, _aupro_undefined
+from ._ranking import _aupr_from_counts, _auroc_from_counts
+from ._warnings import warn_undefined
+
+# ----------------------------------------------------------------------------------------------
+# stages (one chunk each; inputs are checked chunks)
+
+
+def stage_positives(
+    values: NDArray[Any], labels: NDArray[np.bool_], regions: bool, images: bool
+) -> dict[str, Any]:
+    """Pass 1: positives in order, negatives' count, score range, dtype (+ regions, images)."""
+    flat, gt = values.reshape(-1), labels.reshape(-1)
+    part: dict[str, Any] = {
+        "cat_pos": [flat[gt]],
+        "sum_neg": int(gt.size - np.count_nonzero(gt)),
+        "min_lo": float(flat.min()),
+        "max_hi": float(flat.max()),
+        "set_dtype": frozenset({values.dtype.str}),
+        "set_image": frozenset({values.shape[1:]}) if values.ndim == 3 else frozenset(),
+    }
+    if regions:
+        ids, sizes = _region_ids(labels, 8)
+        part["cat_weights"] = [(1.0 / sizes.astype(np.float64))[ids]]
+        part["sum_regions"] = int(sizes.size)
+    if images:
+        part["cat_image_max"] = [values.max(axis=(1, 2))]
+        part["cat_image_label"] = [labels.reshape(labels.shape[0], -1).any(axis=1)]
+    return part
+
+
+def stage_gaps(
+    values: NDArray[Any], labels: NDArray[np.bool_], u: NDArray[np.float64]
+) -> dict[str, Any]:
+    """Pass 2: the chunk's negatives counted into the ties and gaps of ``u``."""
+    eq, gap = _count_into_gaps([(values.reshape(-1), labels.reshape(-1))], False, u)
+    return {"sum_eq": eq, "sum_gap": gap}
+
+
+def stage_pro(values: NDArray[Any], labels: NDArray[np.bool_], threshold: float) -> dict[str, Any]:
+    """PRO's one pass: pixels detected and size of each region of the chunk."""
+    ids, sizes = _region_ids(labels, 8)
+    region_scores = values.reshape(-1)[labels.reshape(-1)]
+    detected = np.bincount(ids[region_scores >= np.float64(threshold)], minlength=sizes.size)
+    return {"cat_detected": [detected], "cat_sizes": [sizes]}
+
+
+# ----------------------------------------------------------------------------------------------
+# the counts
+
+
+def check_image_size(part: dict[str, Any]) -> None:
+    """Chunks of segmentation metrics must share one image size."""
+    if len(part["set_image"]) > 1:
+        sizes = sorted(part["set_image"])
+        raise ValueError(
+            f"`anomaly_maps` chunks must all have the same image size, got {sizes[:4]}."
+        )
+
+
+def concat(parts: list[NDArray[Any]]) -> NDArray[Any]:
+    """The concatenation of the partial arrays (the first one itself when alone)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def counts_from_positives(runner: Any, part: dict[str, Any], weighted: bool) -> _Counts:
+    """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
+
+    The positives are sorted exactly as ``_binary_counts`` sorts them (a stable argsort when
+    they carry weights), so the thresholds, counts and weight sums are the same.
+    """
+    pos = concat(part["cat_pos"])
+    n_neg = int(part["sum_neg"])
+    if weighted:
+        order = np.argsort(pos, kind="stable")
+        pos = pos[order]
+        w = np.ascontiguousarray(concat(part["cat_weights"])[order], dtype=np.float64)
+    else:
+        pos = np.sort(pos)
+        w = np.empty(0, np.float64)
+    u, n_p, w_p, _ = _merge_distinct_kernel(pos, w, pos[:0])
+    if u.shape[0] == 0:
+        eq, gap = np.zeros(0, np.int64), np.array([n_neg], np.int64)
+    elif n_neg == 0:
+        eq, gap = np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
+    else:
+        counted = runner.map_reduce("count", stage_gaps, u)
+        eq, gap = counted["sum_eq"], counted["sum_gap"]
+    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg)
+
+
+def pixel_counts(runner: Any) -> tuple[_Counts, dict[str, Any]]:
+    """Counts at the positives' thresholds (pass 1 and 2), and pass 1's result."""
+    part = runner.map_reduce("positives", stage_positives, False, False)
+    return counts_from_positives(runner, part, False), part
+
+
+# ----------------------------------------------------------------------------------------------
+# metrics
+
+
+def auroc(runner: Any, max_fpr: float | None) -> float:
+    return _auroc_from_counts(pixel_counts(runner)[0], max_fpr)
+
+
+def aupr(runner: Any) -> float:
+    return _aupr_from_counts(pixel_counts(runner)[0])
+
+
+def f1_max(runner: Any) -> tuple[float, float]:
+    c = pixel_counts(runner)[0]
+    if c.n_pos == 0 or c.n_neg == 0:
+        missing = "positive" if c.n_pos == 0 else "negative"
+        warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
+        return float("nan"), float("nan")
+    return _f1_max_from_counts(c)
+
+
+def f1_adaptive_threshold(runner: Any) -> float:
+    c, part = pixel_counts(runner)
+    return _adaptive_threshold_from_counts(c, part["min_lo"], part["max_hi"])
+
+
+def pro(runner: Any, threshold: float) -> float:
+    part = runner.map_reduce("regions", stage_pro, threshold)
+    sizes = concat(part["cat_sizes"])
+    if sizes.size == 0:
+        warn_undefined("No defect regions in `masks`: PRO is undefined (nan).")
+        return float("nan")
+    detected = concat(part["cat_detected"])
+    return float(np.mean(detected / sizes))
+
+
+def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
+    part = runner.map_reduce("positives", stage_positives, True, False)
+    check_image_size(part)
+    n_regions = int(part["sum_regions"])
+    if _aupro_undefined(n_regions, int(part["sum_neg"])):
+        areas: tuple[float, ...] = (float("nan"),) * len(limits)
+    else:
+        c = counts_from_positives(runner, part, True)
+        areas = _areas_from_counts(c, n_regions, limits)
+    return areas[0] if one else areas
