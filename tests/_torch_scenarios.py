@@ -216,7 +216,8 @@ METRICS: dict[str, tuple[Callable[[], Any], str, Callable[[list], Any], str | No
     "PIMO": (
         lambda: amt.PIMO(num_thresholds=None),
         "batch",
-        lambda b: _squeezed(am.pimo_curves(*_maps(b), num_thresholds=None)),
+        # PIMOResult keeps its shapes (K,), (N, K), (N,) where torchmetrics would squeeze
+        lambda b: list(am.pimo_curves(*_maps(b), num_thresholds=None)),
         None,
     ),
     "AUPIMO": (

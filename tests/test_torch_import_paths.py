@@ -370,3 +370,25 @@ def test_pimo_metric_properties():
     metric.update({"anomaly_map": maps[:1], "gt_mask": masks[:1]})
     assert metric.num_images == 4 and metric.image_classes.tolist() == [0, 1, 1, 0]
     assert amt.AUPIMO.normalizing_factor((1e-5, 1e-4)) == pytest.approx(math.log(10))
+
+
+@pytest.mark.parametrize("normal", [False, True])
+def test_pimo_classes_on_one_image_sets_give_nan_results(normal):
+    # one image: torchmetrics squeezes one-element results, and a set without a normal (or an
+    # anomalous) image gives the core's nan results; the result classes must accept both
+    maps = torch.tensor([[[0.5, 1.0, 1.5], [1.0, 1.0, 0.5], [1.0, 1.0, 0.5]]])
+    gt = torch.zeros(maps.shape, dtype=torch.bool) if normal else maps >= 1.5
+    pimo = amt.PIMO(fields=["anomaly_map", "gt_mask"], num_thresholds=None)
+    aupimo = amt.AUPIMO(
+        fields=["anomaly_map", "gt_mask"], num_thresholds=None, return_average=False
+    )
+    for m in (pimo, aupimo):
+        m.update({"anomaly_map": maps, "gt_mask": gt})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = pimo.compute()
+        _, result = aupimo.compute()
+    assert curves.num_images == 1 and curves.image_classes.tolist() == [0 if normal else 1]
+    if not normal:  # no normal image: the shared FPR is undefined
+        assert torch.isnan(curves.shared_fpr).all() and curves.num_threshsholds == 1
+    assert result.num_images == 1 and torch.isnan(result.aupimos).all()

@@ -9,6 +9,7 @@ anomalib's arguments it is deduced as anomalib deduces it (PIMO) or as anomalib 
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -62,6 +63,12 @@ class PIMOResult(_PIMOFields):
         per_image_tprs: Tensor,
         image_classes: Tensor | None = None,
     ) -> PIMOResult:
+        if thresholds.ndim == 0 and shared_fpr.ndim == 0:
+            # torchmetrics squeezes one-element results: a one-point curve of one image
+            thresholds, shared_fpr = thresholds.reshape(1), shared_fpr.reshape(1)
+            per_image_tprs = per_image_tprs.reshape(-1, 1)
+        if image_classes is not None and image_classes.ndim == 0:
+            image_classes = image_classes.reshape(1)
         if image_classes is None:
             image_classes = (~torch.isnan(per_image_tprs)).any(dim=1).to(torch.int32)
         if thresholds.shape != shared_fpr.shape or thresholds.ndim != 1:
@@ -155,11 +162,15 @@ class AUPIMOResult(_AUPIMOFields):
                 "Invalid AUPIMOResult: the FPR bounds must satisfy 0 <= lower < upper <= 1, got "
                 f"({fpr_lower_bound}, {fpr_upper_bound})."
             )
-        if not thresh_lower_bound < thresh_upper_bound:
+        undefined = math.isnan(thresh_lower_bound) and math.isnan(thresh_upper_bound)
+        if not (thresh_lower_bound < thresh_upper_bound or undefined):  # nan: no normal image
             raise TypeError(
                 "Invalid AUPIMOResult: `thresh_lower_bound` must be below `thresh_upper_bound`, "
                 f"got ({thresh_lower_bound}, {thresh_upper_bound})."
             )
+        aupimos = aupimos.reshape(-1)  # torchmetrics squeezes the result of one image
+        if image_classes is not None:
+            image_classes = image_classes.reshape(-1)
         if image_classes is None:
             image_classes = (~torch.isnan(aupimos)).to(torch.int32)
         return super().__new__(
