@@ -26,7 +26,6 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._keys import order_key
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
 from ._validation import check_scores, check_scores_and_labels
@@ -123,47 +122,38 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
     return values[:m], n_pos[:m], w_pos[:m], n_neg[:m]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _bucket_of(x, key0, shift):  # pragma: no cover - compiled
-    """Bucket of ``x``: its float64 order key, minus the lowest level's, shifted right.
-
-    Keys order like the values, so buckets do too, and buckets split the *keys* evenly, not the
-    values: a float's key grows with its exponent, so heavy tails, huge outliers and signed
-    scores spread over the buckets as evenly as values in [0, 1] do. The difference is taken
-    modulo 2**64 (exact: the key of ``x`` is at least ``key0``).
-    """
-    return np.int64((np.uint64(order_key(np.float64(x).view(np.int64), 63)) - key0) >> shift)
-
-
 @njit(cache=True, nogil=True)
-def _bucket_table_kernel(u, key0, shift, start):  # pragma: no cover - compiled
+def _bucket_table_kernel(u, lo, scale, nbuckets):  # pragma: no cover - compiled
     """``start[b]`` = first index of ``u`` whose bucket is >= b (for :func:`_gap_count_kernel`).
 
-    Inputs are not validated; call through `_bucket_table`.
+    Inputs are not validated; call through `_count_into_gaps`.
     """
     m = u.shape[0]
+    start = np.empty(nbuckets + 1, np.int64)
     j = 0
-    for b in range(start.shape[0]):
-        while j < m and _bucket_of(u[j], key0, shift) < b:
+    for b in range(nbuckets + 1):
+        while j < m and min(np.int64((u[j] - lo) * scale), nbuckets - 1) < b:
             j += 1
         start[b] = j
+    return start
 
 
 @njit(cache=True, nogil=True)
-def _gap_count_kernel(values, labels, which, u, start, key0, shift, eq, gap):  # pragma: no cover
+def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragma: no cover
     """Count ``values[labels == which]`` into the ties (``eq``) and gaps of the sorted ``u``.
 
     ``eq[j]`` counts values equal to ``u[j]``; ``gap[j]`` values strictly between ``u[j-1]`` and
-    ``u[j]`` (``gap[0]``: below ``u[0]``, ``gap[m]``: above ``u[-1]``). A value is located by its
-    bucket (:func:`_bucket_of`, monotone, so every ``u`` in another bucket is on the right side of
-    it), then a binary search inside the bucket. One streaming pass over the data with a small
-    lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
+    ``u[j]`` (``gap[0]``: below ``u[0]``, ``gap[m]``: above ``u[-1]``). A value is located by a
+    monotone bucket function, exact because every ``u`` in another bucket is on the right side of
+    it, then a binary search inside its bucket. This is one streaming pass over the data with a
+    small lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
     Inputs are not validated; call through `_count_into_gaps` (or with the table of
     `_bucket_table`, as the bootstrap does image by image).
     """
     m = u.shape[0]
     lo = u[0]
     hi = u[m - 1]
+    nbuckets = start.shape[0] - 1
     for i in range(values.shape[0]):
         if labels[i] != which:
             continue
@@ -174,7 +164,7 @@ def _gap_count_kernel(values, labels, which, u, start, key0, shift, eq, gap):  #
         if x > hi:
             gap[m] += 1
             continue
-        b = _bucket_of(x, key0, shift)
+        b = min(np.int64((x - lo) * scale), nbuckets - 1)
         j, tie = tie_or_gap(u, x, start[b], start[b + 1])
         if tie:
             eq[j] += 1
@@ -182,32 +172,74 @@ def _gap_count_kernel(values, labels, which, u, start, key0, shift, eq, gap):  #
             gap[j] += 1
 
 
-# About two buckets per level, at most this many: the table stays a few MiB, in cache.
-_MAX_BUCKETS = 1 << 22
+def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:
+    """``(start, scale)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``."""
+    span = float(u[-1] - u[0])
+    nbuckets = int(min(max(2 * u.shape[0], 1), 1 << 22))
+    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
+    return _bucket_table_kernel(u, u[0], scale, nbuckets), scale
 
 
-def _float_key(x: float) -> int:
-    """:func:`anomaly_metrics._keys.order_key` of a float64, in Python (exact integers)."""
-    b = int(np.float64(x).view(np.int64))
-    return b if b >= 0 else -(b & 0x7FFFFFFFFFFFFFFF)
+# Values counted per sort: a few MiB, sorted in cache by NumPy (its SIMD sort where the CPU has
+# one), then merged with the levels in one forward walk.
+_SORT_CHUNK = 1 << 18
 
 
-def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[Any], np.uint64, np.uint64]:
-    """``(start, key0, shift)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``.
+@njit(cache=True, nogil=True)
+def _gather_in_range_kernel(values, labels, which, lo, hi, buf, outside):  # pragma: no cover
+    """Copy ``values[labels == which]`` within ``[lo, hi]`` into ``buf``; count the others.
 
-    The buckets are the keys' ranges of ``2**shift`` consecutive keys above the lowest level's
-    key, with ``shift`` the smallest that makes at most ``2 * len(u)`` buckets (and at most
-    ``_MAX_BUCKETS``). ``start`` is int32 while ``u`` is shorter than 2**31.
+    ``outside[0]`` += values below ``lo``, ``outside[1]`` += values above ``hi`` (compared in
+    float64). Returns how many were copied. Inputs are not validated.
     """
+    k = 0
+    below = 0
+    above = 0
+    for i in range(values.shape[0]):
+        if labels[i] != which:
+            continue
+        x = np.float64(values[i])
+        if x < lo:
+            below += 1
+        elif x > hi:
+            above += 1
+        else:
+            buf[k] = values[i]
+            k += 1
+    outside[0] += below
+    outside[1] += above
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _merge_count_kernel(vals, u, eq, gap):  # pragma: no cover - compiled
+    """Count ascending ``vals`` (all within ``[u[0], u[-1]]``) into the ties and gaps of ``u``.
+
+    One forward walk over both: the level index only grows, found from the previous one by
+    galloping (doubling steps, then a binary search), so a chunk much sparser than ``u`` costs a
+    logarithm per value, not a walk over every level. Inputs are not validated.
+    """
+    n = vals.shape[0]
     m = u.shape[0]
-    key0 = _float_key(u[0])
-    span = _float_key(u[-1]) - key0  # exact, up to 2**64 - 1
-    target = min(max(2 * m, 1), _MAX_BUCKETS)
-    shift = max(0, span.bit_length() - (target.bit_length() - 1))
-    start = np.empty((span >> shift) + 2, np.int32 if m < 2**31 - 1 else np.int64)
-    key0_u, shift_u = np.uint64(key0 % (1 << 64)), np.uint64(shift)
-    _bucket_table_kernel(u, key0_u, shift_u, start)
-    return start, key0_u, shift_u
+    if n == 0:
+        return
+    j, _ = tie_or_gap(u, np.float64(vals[0]), 0, m)
+    for i in range(n):
+        x = np.float64(vals[i])
+        if u[j] < x:
+            step = 1
+            hi = j + 1
+            while hi < m and u[hi] < x:
+                j = hi
+                step <<= 1
+                hi = j + step
+            if hi > m - 1:
+                hi = m - 1  # u[m - 1] >= x: the values lie within [u[0], u[m - 1]]
+            j, _ = tie_or_gap(u, x, j + 1, hi)
+        if u[j] == x:
+            eq[j] += 1
+        else:
+            gap[j] += 1
 
 
 def _count_into_gaps(
@@ -216,11 +248,14 @@ def _count_into_gaps(
     """Tie and gap counts of ``values[labels == which]`` against ascending distinct ``u``.
 
     ``chunks`` are ``(values, labels)`` pairs of flat arrays (one pair, or consecutive batches
-    that are never concatenated). Large inputs are split into equal spans of the concatenation,
-    counted in worker threads; the counts are integers, so any split gives the same result.
+    that are never concatenated). Each worker thread takes an equal span of the concatenation
+    and, chunk after chunk, gathers the values within ``[u[0], u[-1]]`` (those outside only
+    counted), sorts them (NumPy, in cache) and merges them with ``u`` in one forward walk: a few
+    sequential passes, no random access into tables, whatever the values' layout (heavy tails,
+    signed scores, massive ties). The counts are integers, so any split gives the same result.
     """
     m = u.shape[0]
-    start, key0, shift = _bucket_table(u)
+    lo, hi = float(u[0]), float(u[-1])
     total = sum(v.shape[0] for v, _ in chunks)
     workers = num_workers(total, SCORES_PER_WORKER)
     # each worker counts one contiguous span of the (virtual) concatenation into its own
@@ -230,14 +265,24 @@ def _count_into_gaps(
         [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
         for pieces in cut_at_batches(cuts, [v.shape[0] for v, _ in chunks])
     ]
+    dtype = np.result_type(*(v.dtype for v, _ in chunks))
 
     def run(
         pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         eq_c = np.zeros(m, np.int64)
         gap_c = np.zeros(m + 1, np.int64)
+        outside = np.zeros(2, np.int64)
+        buf = np.empty(_SORT_CHUNK, dtype)
         for values, labels in pieces:
-            _gap_count_kernel(values, labels, which, u, start, key0, shift, eq_c, gap_c)
+            for a in range(0, values.shape[0], _SORT_CHUNK):
+                v, y = values[a : a + _SORT_CHUNK], labels[a : a + _SORT_CHUNK]
+                k = _gather_in_range_kernel(v, y, which, lo, hi, buf, outside)
+                part = buf[:k]
+                part.sort()  # NumPy releases the GIL while it sorts
+                _merge_count_kernel(part, u, eq_c, gap_c)
+        gap_c[0] += outside[0]
+        gap_c[m] += outside[1]
         return eq_c, gap_c
 
     if len(spans) == 1:

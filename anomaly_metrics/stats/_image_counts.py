@@ -95,10 +95,10 @@ def _image_counts(
     pos = scipy.sparse.csr_matrix((mass, (level.reshape(-1), image)), shape=(k, n))
     eq_rows, eq_cols, eq_vals, gap_rows, gap_cols, gap_vals = [], [], [], [], [], []
     if k:
-        start, key0, shift = _bucket_table(u)
+        start, scale = _bucket_table(u)
         for i in range(n):
             eq_i, gap_i = np.zeros(k, np.int64), np.zeros(k + 1, np.int64)
-            _gap_count_kernel(scores[i], labels[i], False, u, start, key0, shift, eq_i, gap_i)
+            _gap_count_kernel(scores[i], labels[i], False, u, start, scale, eq_i, gap_i)
             nz = np.flatnonzero(eq_i)
             eq_rows.append(nz)
             eq_cols.append(np.full(nz.size, i))
