@@ -86,19 +86,34 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
 
     ``pos_w`` holds one weight per element of ``pos`` (empty for unit weights). A loop because a
     merge with run-length collapse of two sorted arrays has no vectorised NumPy form that avoids
-    concatenating and sorting again. Inputs are not validated; call through `_binary_counts`.
+    concatenating and sorting again. A first walk counts the distinct values, so that the outputs
+    take 8 bytes per distinct value each, not per input value. Inputs are not validated; call
+    through `_binary_counts`.
     """
     n_p = pos.shape[0]
     n_n = neg.shape[0]
     weighted = pos_w.shape[0] == n_p and n_p > 0
-    values = np.empty(n_p + n_n, np.float64)
-    n_pos = np.zeros(n_p + n_n, np.int64)
-    w_pos = np.zeros(n_p + n_n, np.float64)
-    n_neg = np.zeros(n_p + n_n, np.int64)
+    m = 0
+    i = 0
+    j = 0
+    last = 0.0
+    while i < n_p or j < n_n:
+        if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
+            v = np.float64(pos[i])
+            i += 1
+        else:
+            v = np.float64(neg[j])
+            j += 1
+        if m == 0 or v != last:
+            m += 1
+            last = v
+    values = np.empty(m, np.float64)
+    n_pos = np.zeros(m, np.int64)
+    w_pos = np.zeros(m, np.float64)
+    n_neg = np.zeros(m, np.int64)
     i = 0
     j = 0
     k = -1
-    last = 0.0
     while i < n_p or j < n_n:
         if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
             v = np.float64(pos[i])
@@ -118,8 +133,7 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
                 last = v
             n_neg[k] += 1
             j += 1
-    m = k + 1
-    return values[:m], n_pos[:m], w_pos[:m], n_neg[:m]
+    return values, n_pos, w_pos, n_neg
 
 
 @njit(cache=True, nogil=True)
@@ -338,7 +352,7 @@ def _binary_counts(
         pos = pos[order]
         w = np.ascontiguousarray(pos_weights[order], dtype=np.float64)  # type: ignore[index]
     else:
-        pos = np.sort(pos)
+        pos.sort()  # a fresh array (boolean indexing copies): sorted in place
         w = np.empty(0, np.float64)
     n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
     if thresholds == "all":

@@ -81,8 +81,12 @@ def test_threads_equal_in_memory(data, draw):
 
 @pytest.fixture(scope="module")
 def process_pool():
-    """One pool for the module: Dask's processes scheduler would start one per compute."""
-    with ProcessPoolExecutor(2) as pool, dask.config.set(pool=pool):
+    """One pool for the module: Dask's processes scheduler would start one per compute.
+
+    Set as Dask's pool only inside the tests that use it: a pool in the global config would be
+    shipped (and fail to pickle) with the config of a LocalCluster started later.
+    """
+    with ProcessPoolExecutor(2) as pool:
         yield pool
 
 
@@ -91,7 +95,8 @@ def process_pool():
 def test_processes_equal_in_memory(process_pool, data, draw):
     maps, masks, _ = data
     d_maps, d_masks = _dask_arrays(maps, masks, draw)
-    _same_as_in_memory(maps, masks, d_maps, d_masks, "processes", _CLUSTER_CALLS + PIMO_CALLS)
+    with dask.config.set(pool=process_pool):
+        _same_as_in_memory(maps, masks, d_maps, d_masks, "processes", _CLUSTER_CALLS + PIMO_CALLS)
 
 
 def test_default_scheduler_uses_the_active_client(client):
