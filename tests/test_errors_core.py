@@ -117,8 +117,8 @@ def test_second_process_reuses_the_numba_cache():
         "import anomaly_metrics as am\n"
         "from anomaly_metrics import _counts\n"
         "am.auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])\n"
-        "print(sum(_counts._gap_count_kernel.stats.cache_hits.values()),"
-        " sum(_counts._gap_count_kernel.stats.cache_misses.values()))"
+        "print(sum(_counts._merge_count_kernel.stats.cache_hits.values()),"
+        " sum(_counts._merge_count_kernel.stats.cache_misses.values()))"
     )
     _run(code)  # the first process may compile, and writes the on-disk cache
     hits, misses = map(int, _run(code).split())
