@@ -305,6 +305,24 @@ def _count_into_gaps(
     return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[return-value]
 
 
+def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
+    """``np.argsort(values, kind="stable")``, faster for float32: one sort of packed keys.
+
+    Each float32 becomes its order key (:mod:`anomaly_metrics._keys`: ``-0.0`` and ``0.0`` tie,
+    as they compare equal) in the high 32 bits and its index in the low 32, so that a plain sort
+    (no indirection; NumPy's SIMD sort where the CPU has one) gives the stable order.
+    """
+    n = values.shape[0]
+    if values.dtype != np.float32 or n >= 1 << 32:
+        return np.argsort(values, kind="stable")
+    bits = values.view(np.int32).astype(np.int64)
+    keys = np.where(bits >= 0, bits, -(bits & 0x7FFFFFFF)) + (1 << 31)  # in [0, 2**32)
+    packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+    del bits, keys
+    packed.sort()
+    return (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
 def _binary_counts(
     scores: NDArray[Any] | list[NDArray[Any]],
     labels: NDArray[np.bool_] | list[NDArray[np.bool_]],
@@ -348,7 +366,7 @@ def _binary_counts(
             pos_weights = pos_weights[kept]
     weighted = pos_weights is not None
     if weighted:
-        order = np.argsort(pos, kind="stable")
+        order = _stable_order(pos)
         pos = pos[order]
         w = np.ascontiguousarray(pos_weights[order], dtype=np.float64)  # type: ignore[index]
     else:
