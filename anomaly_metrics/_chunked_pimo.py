@@ -31,9 +31,8 @@ from ._pimo import (
     PimoCurves,
     _aupimo_without_a_class,
     _curves_without_normal_image,
-    _rank_for_fpr,
-    _unreachable_error,
 )
+from ._pimo_bounds import _rank_for_fpr, _unreachable_error
 from ._pimo_exact import (
     _SELECT_BUCKET_MAX,
     _aupimo_exact_kernel,
@@ -42,17 +41,14 @@ from ._pimo_exact import (
 )
 from ._pimo_linspace import (
     _COARSE_BINS,
-    _FEW_POINTS,
-    _MIN_POINTS,
     _aupimo_linspace_kernel,
     _coarse_histogram_kernel,
-    _index_at_fpr,
+    _integration_range,
     _linspace_thresholds,
     _minmax_kernel,
     _pimo_rows_kernel,
     _tail_histogram_kernel,
 )
-from ._warnings import warn_advice as _warn
 
 _Part = dict[str, Any]
 
@@ -240,41 +236,7 @@ def aupimo_linspace_finish(
         c = 0
     j0 = c if c == 0 else int(np.flatnonzero(fp_all == fp_all[c])[0])
     fp = fp_all[c:]
-    tail_fpr = fp / n_normal_pixels
-    if lo < tail_fpr[-1]:
-        raise _unreachable_error(lo, int(fp[-1]), n_normal_pixels)
-    a, b = (c + _index_at_fpr(tail_fpr, level) for level in (hi, lo))
-    a, b = (j0 if idx == c else idx for idx in (a, b))
-    shared_fpr = np.concatenate((np.full(c - j0, tail_fpr[0]), tail_fpr))
-    for level, idx, name in ((lo, b, "lower"), (hi, a, "upper")):
-        got = float(shared_fpr[idx - j0])
-        if abs(got - level) > 1e-2 * level:
-            _warn(
-                f"The {name} bound of the shared FPR integration range is not exactly achieved: "
-                f"the nearest of the {k} thresholds has shared FPR {got:.6g} for {level:g} (not "
-                "within 1 %). Increase `num_thresholds` or use `num_thresholds=None` (exact)."
-            )
-    if a >= b:
-        raise RuntimeError(
-            f"The thresholds corresponding to the given `fpr_bounds` are not valid: both bounds "
-            f"({lo:g}, {hi:g}) fall on the same threshold index {a} of {k}. Increase "
-            "`num_thresholds` or use `num_thresholds=None` (exact)."
-        )
-    n_points = b - a + 1
-    few = (
-        "the shared fpr integration range doesn't have enough points. Found "
-        f"{n_points} points in the integration range. Try increasing `num_thresholds`"
-    )
-    if n_points <= _MIN_POINTS:
-        if not force:
-            raise RuntimeError(
-                f"Cannot compute AUPIMO because {few}, use `num_thresholds=None` (the exact "
-                "curve) or pass `force=True`."
-            )
-        _warn(f"Cannot compute AUPIMO because {few}. Computation was forced!")
-    if n_points < _FEW_POINTS:
-        _warn(f"The AUPIMO may be inaccurate because {few}.")
-    log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
+    a, b, n_points, log_fpr = _integration_range(c, j0, fp, n_normal_pixels, lo, hi, k, force)
     out = np.zeros(im.classes.shape[0], np.float64)
     for i, d, ones in im.rows():
         _aupimo_linspace_kernel(d, ones, _ONE, t64, t0, inv_step, a, b, log_fpr, out[i : i + 1])

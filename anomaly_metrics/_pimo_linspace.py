@@ -26,6 +26,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._parallel import run_over_images
+from ._pimo_bounds import _unreachable_error
 from ._warnings import warn_advice
 
 if TYPE_CHECKING:
@@ -318,6 +319,62 @@ def _index_at_fpr(shared_fpr: NDArray[np.float64], level: float) -> int:
     return int(np.argmin(np.abs(shared_fpr - level)))
 
 
+def _integration_range(
+    c: int,
+    j0: int,
+    fp: NDArray[np.int64],
+    n_normal_pixels: int,
+    lo: float,
+    hi: float,
+    k: int,
+    force: bool,
+) -> tuple[int, int, int, NDArray[np.float64]]:
+    """anomalib's rules for the linspace integration range, from the shared FP counts.
+
+    ``fp`` holds the normal pixels ``>=`` thresholds ``c .. k - 1`` (thresholds ``j0 .. c``
+    share the count at ``c``). Returns the threshold indices ``a < b`` nearest the upper and the
+    lower FPR bound, the number of points and ``ln(shared FPR)`` over ``a .. b``; warns or
+    raises as anomalib does when the range is inexact or too short. Shared by the in-memory and
+    the out-of-core AUPIMO.
+    """
+    tail_fpr = fp / n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
+    if lo < tail_fpr[-1]:
+        raise _unreachable_error(lo, int(fp[-1]), n_normal_pixels)
+    # the upper FPR bound is the lower threshold; thresholds j0..c share the FPR at c
+    a, b = (c + _index_at_fpr(tail_fpr, level) for level in (hi, lo))
+    a, b = (j0 if idx == c else idx for idx in (a, b))
+    shared_fpr = np.concatenate((np.full(c - j0, tail_fpr[0]), tail_fpr))  # from j0 on
+    for level, idx, name in ((lo, b, "lower"), (hi, a, "upper")):
+        got = float(shared_fpr[idx - j0])
+        if abs(got - level) > 1e-2 * level:
+            warn_advice(
+                f"The {name} bound of the shared FPR integration range is not exactly achieved: "
+                f"the nearest of the {k} thresholds has shared FPR {got:.6g} for {level:g} (not "
+                "within 1 %). Increase `num_thresholds` or use `num_thresholds=None` (exact)."
+            )
+    if a >= b:
+        raise RuntimeError(
+            f"The thresholds corresponding to the given `fpr_bounds` are not valid: both bounds "
+            f"({lo:g}, {hi:g}) fall on the same threshold index {a} of {k}. Increase "
+            "`num_thresholds` or use `num_thresholds=None` (exact)."
+        )
+    n_points = b - a + 1
+    few = (
+        "the shared fpr integration range doesn't have enough points. Found "
+        f"{n_points} points in the integration range. Try increasing `num_thresholds`"
+    )
+    if n_points <= _MIN_POINTS:
+        if not force:
+            raise RuntimeError(
+                f"Cannot compute AUPIMO because {few}, use `num_thresholds=None` (the exact "
+                "curve) or pass `force=True`."
+            )
+        warn_advice(f"Cannot compute AUPIMO because {few}. Computation was forced!")
+    if n_points < _FEW_POINTS:
+        warn_advice(f"The AUPIMO may be inaccurate because {few}.")
+    return a, b, n_points, np.log(shared_fpr[a - j0 : b - j0 + 1])
+
+
 @njit(cache=True, nogil=True)
 def _aupimo_linspace_kernel(
     maps, masks, images, t, t0, inv_step, a, b, log_fpr, out
@@ -374,42 +431,7 @@ def _aupimo_linspace(
         raise prep.unreachable_error(lo, prep.n_normal_pixels)
     t64, t0, inv_step = _linspace_setup(prep, k, score_lo, score_hi)
     c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
-    tail_fpr = fp / prep.n_normal_pixels  # shared FPR at thresholds c, c + 1, ..., k - 1
-    if lo < tail_fpr[-1]:
-        raise prep.unreachable_error(lo, int(fp[-1]))
-    # the upper FPR bound is the lower threshold; thresholds j0..c share the FPR at c
-    a, b = (c + _index_at_fpr(tail_fpr, level) for level in (hi, lo))
-    a, b = (j0 if idx == c else idx for idx in (a, b))
-    shared_fpr = np.concatenate((np.full(c - j0, tail_fpr[0]), tail_fpr))  # from j0 on
-    for level, idx, name in ((lo, b, "lower"), (hi, a, "upper")):
-        got = float(shared_fpr[idx - j0])
-        if abs(got - level) > 1e-2 * level:
-            warn_advice(
-                f"The {name} bound of the shared FPR integration range is not exactly achieved: "
-                f"the nearest of the {k} thresholds has shared FPR {got:.6g} for {level:g} (not "
-                "within 1 %). Increase `num_thresholds` or use `num_thresholds=None` (exact)."
-            )
-    if a >= b:
-        raise RuntimeError(
-            f"The thresholds corresponding to the given `fpr_bounds` are not valid: both bounds "
-            f"({lo:g}, {hi:g}) fall on the same threshold index {a} of {k}. Increase "
-            "`num_thresholds` or use `num_thresholds=None` (exact)."
-        )
-    n_points = b - a + 1
-    few = (
-        "the shared fpr integration range doesn't have enough points. Found "
-        f"{n_points} points in the integration range. Try increasing `num_thresholds`"
-    )
-    if n_points <= _MIN_POINTS:
-        if not force:
-            raise RuntimeError(
-                f"Cannot compute AUPIMO because {few}, use `num_thresholds=None` (the exact "
-                "curve) or pass `force=True`."
-            )
-        warn_advice(f"Cannot compute AUPIMO because {few}. Computation was forced!")
-    if n_points < _FEW_POINTS:
-        warn_advice(f"The AUPIMO may be inaccurate because {few}.")
-    log_fpr = np.log(shared_fpr[a - j0 : b - j0 + 1])
+    a, b, n_points, log_fpr = _integration_range(c, j0, fp, prep.n_normal_pixels, lo, hi, k, force)
     out = np.zeros(prep.n_images, np.float64)
     run_over_images(
         lambda imgs: prep.per_batch(
