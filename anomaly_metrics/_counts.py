@@ -136,93 +136,43 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
     return values, n_pos, w_pos, n_neg
 
 
-@njit(cache=True, nogil=True)
-def _bucket_table_kernel(u, lo, scale, nbuckets):  # pragma: no cover - compiled
-    """``start[b]`` = first index of ``u`` whose bucket is >= b (for :func:`_gap_count_kernel`).
-
-    Inputs are not validated; call through `_count_into_gaps`.
-    """
-    m = u.shape[0]
-    start = np.empty(nbuckets + 1, np.int64)
-    j = 0
-    for b in range(nbuckets + 1):
-        while j < m and min(np.int64((u[j] - lo) * scale), nbuckets - 1) < b:
-            j += 1
-        start[b] = j
-    return start
+# Values counted per sort: the buffer is filled across input chunks before it is sorted (NumPy,
+# its SIMD sort where the CPU has one) and merged with the levels in one forward walk. Each merge
+# walks the levels once, so a fuller buffer means fewer walks: 2**20 measured ~25 % faster than
+# 2**18 on the bench set's AUROC and ~40 % on AU-PRO's (whose buffer fills from a third of the
+# pixels), for 4 MiB (float32) per thread.
+_SORT_CHUNK = 1 << 20
 
 
 @njit(cache=True, nogil=True)
-def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragma: no cover
-    """Count ``values[labels == which]`` into the ties (``eq``) and gaps of the sorted ``u``.
-
-    ``eq[j]`` counts values equal to ``u[j]``; ``gap[j]`` values strictly between ``u[j-1]`` and
-    ``u[j]`` (``gap[0]``: below ``u[0]``, ``gap[m]``: above ``u[-1]``). A value is located by a
-    monotone bucket function, exact because every ``u`` in another bucket is on the right side of
-    it, then a binary search inside its bucket. This is one streaming pass over the data with a
-    small lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
-    Inputs are not validated; call through `_count_into_gaps` (or with the table of
-    `_bucket_table`, as the bootstrap does image by image).
-    """
-    m = u.shape[0]
-    lo = u[0]
-    hi = u[m - 1]
-    nbuckets = start.shape[0] - 1
-    for i in range(values.shape[0]):
-        if labels[i] != which:
-            continue
-        x = np.float64(values[i])
-        if x < lo:
-            gap[0] += 1
-            continue
-        if x > hi:
-            gap[m] += 1
-            continue
-        b = min(np.int64((x - lo) * scale), nbuckets - 1)
-        j, tie = tie_or_gap(u, x, start[b], start[b + 1])
-        if tie:
-            eq[j] += 1
-        else:
-            gap[j] += 1
-
-
-def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:
-    """``(start, scale)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``."""
-    span = float(u[-1] - u[0])
-    nbuckets = int(min(max(2 * u.shape[0], 1), 1 << 22))
-    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
-    return _bucket_table_kernel(u, u[0], scale, nbuckets), scale
-
-
-# Values counted per sort: a few MiB, sorted in cache by NumPy (its SIMD sort where the CPU has
-# one), then merged with the levels in one forward walk.
-_SORT_CHUNK = 1 << 18
-
-
-@njit(cache=True, nogil=True)
-def _gather_in_range_kernel(values, labels, which, lo, hi, buf, outside):  # pragma: no cover
-    """Copy ``values[labels == which]`` within ``[lo, hi]`` into ``buf``; count the others.
+def _gather_in_range_kernel(
+    values, labels, which, lo, hi, start, buf, k, outside
+):  # pragma: no cover
+    """Append ``values[start:][labels == which]`` within ``[lo, hi]`` to ``buf[k:]`` until it is full.
 
     ``outside[0]`` += values below ``lo``, ``outside[1]`` += values above ``hi`` (compared in
-    float64). Returns how many were copied. Inputs are not validated.
+    float64). Returns ``(i, k)``: where the walk stopped in ``values`` (``values.shape[0]`` when
+    it reached the end) and how many values ``buf`` now holds. Inputs are not validated.
     """
-    k = 0
+    n = values.shape[0]
+    cap = buf.shape[0]
     below = 0
     above = 0
-    for i in range(values.shape[0]):
-        if labels[i] != which:
-            continue
-        x = np.float64(values[i])
-        if x < lo:
-            below += 1
-        elif x > hi:
-            above += 1
-        else:
-            buf[k] = values[i]
-            k += 1
+    i = start
+    while i < n and k < cap:
+        if labels[i] == which:
+            x = np.float64(values[i])
+            if x < lo:
+                below += 1
+            elif x > hi:
+                above += 1
+            else:
+                buf[k] = values[i]
+                k += 1
+        i += 1
     outside[0] += below
     outside[1] += above
-    return k
+    return i, k
 
 
 @njit(cache=True, nogil=True)
@@ -256,6 +206,14 @@ def _merge_count_kernel(vals, u, eq, gap):  # pragma: no cover - compiled
             gap[j] += 1
 
 
+def _sort_and_merge(
+    part: NDArray[Any], u: NDArray[np.float64], eq: NDArray[np.int64], gap: NDArray[np.int64]
+) -> None:
+    """Sort ``part`` in place (NumPy releases the GIL while it sorts) and count it into ``u``."""
+    part.sort()
+    _merge_count_kernel(part, u, eq, gap)
+
+
 def _count_into_gaps(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, u: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -263,8 +221,9 @@ def _count_into_gaps(
 
     ``chunks`` are ``(values, labels)`` pairs of flat arrays (one pair, or consecutive batches
     that are never concatenated). Each worker thread takes an equal span of the concatenation
-    and, chunk after chunk, gathers the values within ``[u[0], u[-1]]`` (those outside only
-    counted), sorts them (NumPy, in cache) and merges them with ``u`` in one forward walk: a few
+    gathers the values within ``[u[0], u[-1]]`` (those outside only counted) into a buffer of
+    :data:`_SORT_CHUNK` values, across chunks; each full buffer is sorted (NumPy) and merged with
+    ``u`` in one forward walk: a few
     sequential passes, no random access into tables, whatever the values' layout (heavy tails,
     signed scores, massive ties). The counts are integers, so any split gives the same result.
     """
@@ -287,14 +246,17 @@ def _count_into_gaps(
         eq_c = np.zeros(m, np.int64)
         gap_c = np.zeros(m + 1, np.int64)
         outside = np.zeros(2, np.int64)
-        buf = np.empty(_SORT_CHUNK, dtype)
+        buf = np.empty(min(_SORT_CHUNK, sum(v.shape[0] for v, _ in pieces)), dtype)
+        k = 0
         for values, labels in pieces:
-            for a in range(0, values.shape[0], _SORT_CHUNK):
-                v, y = values[a : a + _SORT_CHUNK], labels[a : a + _SORT_CHUNK]
-                k = _gather_in_range_kernel(v, y, which, lo, hi, buf, outside)
-                part = buf[:k]
-                part.sort()  # NumPy releases the GIL while it sorts
-                _merge_count_kernel(part, u, eq_c, gap_c)
+            i = 0
+            while i < values.shape[0]:
+                i, k = _gather_in_range_kernel(values, labels, which, lo, hi, i, buf, k, outside)
+                if k == buf.shape[0]:
+                    _sort_and_merge(buf, u, eq_c, gap_c)
+                    k = 0
+        if k:
+            _sort_and_merge(buf[:k], u, eq_c, gap_c)
         gap_c[0] += outside[0]
         gap_c[m] += outside[1]
         return eq_c, gap_c

@@ -109,6 +109,8 @@ def _background_floor(
     n_background: int,
     fpr_limit: float,
     sample_size: int = 1 << 16,
+    *,
+    verify: bool = True,
 ) -> float | None:
     """A score ``floor`` with more than ``fpr_limit * n_background`` background pixels >= it.
 
@@ -116,7 +118,9 @@ def _background_floor(
     pixels below it (see ``min_threshold`` of ``_binary_counts``). The floor is a quantile of a
     strided sample of the background, a little lower than the (1 - fpr_limit) quantile, and is
     then verified with an exact count; None when the sample's guess fails (or when nothing would
-    be gained). Inputs are not validated.
+    be gained). With ``verify=False`` the guess is returned unverified: the caller checks the
+    counts it makes with it (:func:`_counts_for_cut`), which saves a pass over the pixels.
+    Inputs are not validated.
     """
     if fpr_limit >= 1.0 or n_background == 0:
         return None
@@ -136,9 +140,32 @@ def _background_floor(
     if share >= 1.0:
         return None
     floor = float(np.quantile(sample, 1.0 - share, method="lower"))
-    if sum(_count_background_at_least_kernel(c, r, floor) for c, r in chunks) < need:
+    if verify and sum(_count_background_at_least_kernel(c, r, floor) for c, r in chunks) < need:
         return None
     return floor
+
+
+def _counts_for_cut(
+    scores: NDArray[Any] | list[NDArray[Any]],
+    in_region: NDArray[np.bool_] | list[NDArray[np.bool_]],
+    weights: NDArray[np.float64],
+    n_background: int,
+    fpr_limit: float,
+) -> _Counts:
+    """Weighted counts at the positive thresholds that the area up to `fpr_limit` needs.
+
+    Positives below an unverified :func:`_background_floor` are dropped (``min_threshold``); the
+    counts then tell whether that was exact: the curve must pass ``fpr_limit`` at or above the
+    lowest kept threshold, i.e. more than ``fpr_limit * n_background`` background pixels score at
+    or above it (a stricter test than the floor's own). When they do not (a poor sample), the
+    counts are made again over every pixel. Inputs are not validated.
+    """
+    floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
+    if floor is not None:
+        c = _binary_counts(scores, in_region, pos_weights=weights, min_threshold=floor)
+        if c.fp.size and int(c.fp[-1]) >= math.floor(fpr_limit * n_background) + 1:
+            return c
+    return _binary_counts(scores, in_region, pos_weights=weights)
 
 
 def _aupro_undefined(n_regions: int, n_background: int) -> bool:
@@ -204,9 +231,8 @@ def _aupro_from_statistics(
     if _aupro_undefined(n_regions, st.n_background):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        floor = _background_floor(st.scores, st.in_region, st.n_background, max(limits))
         weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
-        c = _binary_counts(st.scores, st.in_region, pos_weights=weights, min_threshold=floor)
+        c = _counts_for_cut(st.scores, st.in_region, weights, st.n_background, max(limits))
         areas = _areas_from_counts(c, n_regions, limits)
     return areas if isinstance(fpr_limit, tuple) else areas[0]
 

@@ -46,8 +46,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import _binary_counts
-from ._pro import _areas_from_counts, _background_floor, _check_fpr_limits, _cut_weighted_curve
+from ._pro import (
+    _areas_from_counts,
+    _check_fpr_limits,
+    _counts_for_cut,
+    _cut_weighted_curve,
+)
 from ._validation import check_fraction, check_labels, check_real, check_scores
 from ._warnings import warn_undefined
 
@@ -391,10 +395,7 @@ def auspro(
     if _spro_undefined(ch, "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        floor = _background_floor(ch.scores, ch.union, ch.n_background, max(limits))
-        c = _binary_counts(
-            ch.scores, ch.union, pos_weights=_capped_weights(ch), min_threshold=floor
-        )
+        c = _counts_for_cut(ch.scores, ch.union, _capped_weights(ch), ch.n_background, max(limits))
         areas = _areas_from_counts(c, ch.n_channels, limits)
     return areas[0] if one else areas
 

@@ -6,6 +6,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -194,6 +195,49 @@ def test_background_floor_falls_back_when_the_sample_misleads():
     assert _pro._background_floor(scores, in_region, 1000, 1.0) is None
     floor = _pro._background_floor(scores, in_region, 1000, 0.05, sample_size=100)
     assert floor == 1.0  # 100 pixels >= 1.0 > 0.05 * 1000
+
+
+@settings(max_examples=100, deadline=None)
+@given(pro_problems(), LIMITS, st.integers(1, 64))
+def test_counts_for_cut_check_the_unverified_floor(problem, limit, sample_size):
+    # AU-PRO counts with an unverified floor and checks the counts instead: whatever the
+    # sample (tiny samples mislead often), the area equals the one from counting every pixel
+    maps, masks = problem
+    st_ = _pro._pro_statistics(maps.astype(np.float64), masks)
+    weights = 1.0 / st_.sizes[st_.ids]
+    full = _binary_counts(st_.scores, st_.in_region, pos_weights=weights)
+    guess = _pro._background_floor
+    with mock.patch.object(
+        _pro, "_background_floor", lambda *a, **k: guess(*a, **{**k, "sample_size": sample_size})
+    ):
+        c = _pro._counts_for_cut(st_.scores, st_.in_region, weights, st_.n_background, limit)
+    n_regions = st_.sizes.size
+    assert _pro._aupro_from_counts(c, n_regions, limit) == pytest.approx(
+        _pro._aupro_from_counts(full, n_regions, limit), abs=1e-12
+    )
+
+
+def test_a_floor_too_high_is_caught_by_the_counts(monkeypatch):
+    # a sample that puts the floor above the cut (here: above every score): the counts made
+    # with it show that the curve does not reach fpr_limit above it, and all pixels are counted
+    rng = np.random.default_rng(3)
+    maps = rng.random((4, 16, 16))
+    masks = np.zeros((4, 16, 16), bool)
+    masks[:, 4:9, 5:11] = True
+    maps[masks] += 0.3
+    expected = reference_aupro(maps, masks, 0.3)
+    calls = []
+
+    def misleading(*args, **kwargs):
+        calls.append(kwargs.get("verify", True))
+        return float(maps.max())
+
+    monkeypatch.setattr(_pro, "_background_floor", misleading)
+    assert am.aupro(maps, masks, fpr_limit=0.3) == pytest.approx(expected, abs=1e-12)
+    assert calls == [False]
+    channels = [masks[i : i + 1] for i in range(4)]  # one channel per region: AU-sPRO = AU-PRO
+    assert am.auspro(maps, channels, fpr_limit=0.3) == pytest.approx(expected, abs=1e-12)
+    assert calls == [False, False]
 
 
 # ---------------------------------------------------------------------------------------------

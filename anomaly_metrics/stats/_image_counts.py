@@ -6,7 +6,7 @@ the multiplicity-weighted sums of the images' own counts there. This module gath
 image's counts at the distinct *positive* scores of the whole set (the thresholds of
 ``_binary_counts(..., thresholds="positives")``): its positive mass equal to each threshold, and
 its negatives equal to it or strictly between it and the next one, counted by the core's gap
-counter (``_gap_count_kernel``, one lookup table for all images). A resample's counts are then one sparse product with its
+counter (``_gap_count_kernel`` below, one lookup table for all images). A resample's counts are then one sparse product with its
 multiplicities (``scipy.sparse``), and its area comes from the same code as :func:`~anomaly_metrics.auroc` and
 :func:`~anomaly_metrics.aupro` (``_cumulate``, then ``_auroc_from_counts`` /
 ``_aupro_from_counts``).
@@ -25,13 +25,15 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from .._components import _region_ids
-from .._counts import _bucket_table, _cumulate, _gap_count_kernel
+from .._counts import _cumulate
 from .._parallel import num_workers, run_tasks, split_range
 from .._pro import _aupro_from_counts, _background_floor
 from .._ranking import _auroc_from_counts
+from .._search import tie_or_gap
 from .._validation import check_maps_and_masks, check_scores_and_labels
 
 if TYPE_CHECKING:
@@ -46,6 +48,63 @@ _BLOCK_ENTRIES = 1 << 21
 _SMALL = 1 << 12
 # Work (resamples x stored counts) per extra worker thread.
 _WORK_PER_WORKER = 1 << 24
+
+
+@njit(cache=True, nogil=True)
+def _bucket_table_kernel(u, lo, scale, nbuckets):  # pragma: no cover - compiled
+    """``start[b]`` = first index of ``u`` whose bucket is >= b (for :func:`_gap_count_kernel`).
+
+    Inputs are not validated; call through `_bucket_table`.
+    """
+    m = u.shape[0]
+    start = np.empty(nbuckets + 1, np.int64)
+    j = 0
+    for b in range(nbuckets + 1):
+        while j < m and min(np.int64((u[j] - lo) * scale), nbuckets - 1) < b:
+            j += 1
+        start[b] = j
+    return start
+
+
+@njit(cache=True, nogil=True)
+def _gap_count_kernel(values, labels, which, u, start, scale, eq, gap):  # pragma: no cover
+    """Count ``values[labels == which]`` into the ties (``eq``) and gaps of the sorted ``u``.
+
+    ``eq[j]`` counts values equal to ``u[j]``; ``gap[j]`` values strictly between ``u[j-1]`` and
+    ``u[j]`` (``gap[0]``: below ``u[0]``, ``gap[m]``: above ``u[-1]``). A value is located by a
+    monotone bucket function, exact because every ``u`` in another bucket is on the right side of
+    it, then a binary search inside its bucket. This is one streaming pass over the data with a
+    small lookup: NumPy would need ``searchsorted`` (a cold binary search per element) or a sort.
+    Inputs are not validated; call through `_bucket_table` (the bootstrap, image by image, with one table for all images).
+    """
+    m = u.shape[0]
+    lo = u[0]
+    hi = u[m - 1]
+    nbuckets = start.shape[0] - 1
+    for i in range(values.shape[0]):
+        if labels[i] != which:
+            continue
+        x = np.float64(values[i])
+        if x < lo:
+            gap[0] += 1
+            continue
+        if x > hi:
+            gap[m] += 1
+            continue
+        b = min(np.int64((x - lo) * scale), nbuckets - 1)
+        j, tie = tie_or_gap(u, x, start[b], start[b + 1])
+        if tie:
+            eq[j] += 1
+        else:
+            gap[j] += 1
+
+
+def _bucket_table(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], float]:
+    """``(start, scale)``: the lookup of :func:`_gap_count_kernel` for ascending distinct ``u``."""
+    span = float(u[-1] - u[0])
+    nbuckets = int(min(max(2 * u.shape[0], 1), 1 << 22))
+    scale = nbuckets / span if span > 0 and np.isfinite(nbuckets / span) else 0.0
+    return _bucket_table_kernel(u, u[0], scale, nbuckets), scale
 
 
 class ImageCounts(NamedTuple):
