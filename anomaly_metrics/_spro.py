@@ -191,14 +191,19 @@ def _capped_weights(ch: _Channels) -> NDArray[np.float64]:
     for scores, u, idx, sat in zip(ch.scores, ch.union, ch.pixels, ch.saturation):
         if not idx:
             continue
-        w_img = np.zeros(scores.size, np.float64)
+        in_union = np.flatnonzero(u)  # ascending pixel indices: the order of scores[union]
+        w_img = np.zeros(in_union.size, np.float64)
         for ix, s in zip(idx, sat):
             s = s if s > 0 else 1.0
+            at = np.searchsorted(in_union, ix)  # each channel pixel's place in the union
+            if s >= ix.size:  # every rank r <= s - 1: the weight is 1 / s for all pixels
+                w_img[at] += 1.0 / s
+                continue
             order = np.argsort(-scores[ix].astype(np.float64), kind="stable")
             rank = np.empty(ix.size, np.float64)
             rank[order] = np.arange(ix.size)
-            w_img[ix] += np.clip(s - rank, 0.0, 1.0) / s
-        parts.append(w_img[u])
+            w_img[at] += np.clip(s - rank, 0.0, 1.0) / s
+        parts.append(w_img)
     return np.concatenate(parts) if parts else np.zeros(0, np.float64)
 
 
