@@ -84,7 +84,8 @@ class _Counts(NamedTuple):
 def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
     """Merge two ascending sorted arrays into distinct values with per-class counts.
 
-    ``pos_w`` holds one weight per element of ``pos`` (empty for unit weights). A loop because a
+    ``pos_w`` holds one weight per element of ``pos`` (empty for unit weights: the returned
+    weights are then empty too, as are the negative counts when ``neg`` is). A loop because a
     merge with run-length collapse of two sorted arrays has no vectorised NumPy form that avoids
     concatenating and sorting again. A first walk counts the distinct values, so that the outputs
     take 8 bytes per distinct value each, not per input value. Inputs are not validated; call
@@ -109,8 +110,8 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
             last = v
     values = np.empty(m, np.float64)
     n_pos = np.zeros(m, np.int64)
-    w_pos = np.zeros(m, np.float64)
-    n_neg = np.zeros(m, np.int64)
+    w_pos = np.zeros(m if weighted else 0, np.float64)  # only what is asked for: at a million
+    n_neg = np.zeros(m if n_n > 0 else 0, np.int64)  # distinct scores, each is 8 MB to fill
     i = 0
     j = 0
     k = -1
@@ -339,6 +340,8 @@ def _binary_counts(
         negs = [s[~y] for s, y in chunks]
         neg = np.sort(negs[0] if len(negs) == 1 else np.concatenate(negs))
         u, n_p, w_p, eq = _merge_distinct_kernel(pos, w, neg)
+        if eq.shape[0] != u.shape[0]:  # no negative at all
+            eq = np.zeros(u.shape[0], np.int64)
         gap = np.zeros(u.shape[0] + 1, np.int64)
     else:
         u, n_p, w_p, _ = _merge_distinct_kernel(pos, w, pos[:0])

@@ -29,8 +29,8 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._components import _region_ids
-from ._counts import _binary_counts, _Counts, _roc_polyline
-from ._integrate import _trapezoid_to
+from ._counts import _binary_counts, _Counts
+from ._integrate import _polyline_area_kernel
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches
 from ._warnings import warn_undefined
@@ -198,13 +198,17 @@ def _check_fpr_limits(fpr_limit: Any) -> tuple[tuple[float, ...], bool]:
 def _areas_from_counts(c: _Counts, n_units: int, limits: tuple[float, ...]) -> tuple[float, ...]:
     """Normalised areas under the weighted curve (y = tp_weight / n_units) up to each limit.
 
-    One polyline, several cuts: each area is computed exactly as a single-limit call would
-    (the same vertices above the cut, the same arithmetic). Inputs are not validated.
+    One count, several cuts: each area is computed exactly as a single-limit call would (the
+    same vertices up to the cut, the same arithmetic: :func:`_polyline_area_kernel`). Inputs
+    are not validated.
     """
-    x, y = _roc_polyline(c, weighted=True)
-    x /= c.n_neg
-    y /= n_units
-    return tuple(_trapezoid_to(x, y, limit) / limit for limit in limits)
+    assert c.tp_weight is not None
+    n_neg, end, total = float(c.n_neg), float(c.n_pos_weight), float(n_units)
+    return tuple(
+        float(_polyline_area_kernel(c.fp_above, c.fp, c.tp_weight, n_neg, end, total, limit))
+        / limit
+        for limit in limits
+    )
 
 
 def _aupro_from_counts(c: _Counts, n_regions: int, fpr_limit: float) -> float:

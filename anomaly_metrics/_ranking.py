@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ._counts import _binary_counts, _Counts, _roc_polyline
+from ._counts import _binary_counts, _Counts
 from ._groups import _apply_groups
-from ._integrate import _trapezoid, _trapezoid_to
+from ._integrate import _polyline_area_kernel
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
 
@@ -22,13 +22,13 @@ def _auroc_from_counts(c: _Counts, max_fpr: float | None = None) -> float:
         missing = "positive" if c.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: AUROC is undefined (nan).")
         return float("nan")
-    x, y = _roc_polyline(c)
-    x /= c.n_neg
-    y /= c.n_pos
+    n_neg, n_pos = float(c.n_neg), float(c.n_pos)
     if max_fpr is None or max_fpr == 1.0:
-        return _trapezoid(x, y)
+        return float(_polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, np.inf))
     # McClish's standardisation, as scikit-learn's roc_auc_score(max_fpr=...)
-    partial = _trapezoid_to(x, y, max_fpr)
+    partial = float(
+        _polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, float(max_fpr))
+    )
     min_area = 0.5 * max_fpr**2
     return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
 

@@ -235,3 +235,47 @@ def test_gap_counting_is_exact_over_the_whole_float_range(data):
     with am.threads(1):
         assert am.auroc(scores, labels) == pytest.approx(expected, abs=1e-12)
     assert am.aupr(scores, labels) == pytest.approx(expected_ap, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# the one-pass polyline area (AUROC, partial AUROC, AU-PRO, AU-sPRO) against the trapezoid rule
+# applied to the explicit polyline
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)), max_size=30),
+    st.integers(0, 5),
+    st.sampled_from([None, 1e-3, 0.05, 0.3, 0.5, 1.0]),
+    st.booleans(),
+    st.integers(0, 3),
+)
+def test_polyline_area_kernel_equals_the_trapezoid_of_the_polyline(
+    levels, below, x_max, weighted, dropped
+):
+    from anomaly_metrics._integrate import _polyline_area_kernel
+    from anomaly_metrics.testing import reference_trapezoid
+
+    # per distinct positive threshold (ascending): positives, tied negatives, negatives in the
+    # gap above it; `below`: negatives under the lowest threshold; `dropped` positive mass
+    # under a floor (counted in the total, not in the curve: AU-PRO's min_threshold)
+    n_p = np.array([p + 1 for p, _, _ in levels], np.int64)
+    eq = np.array([e for _, e, _ in levels], np.int64)
+    gap = np.array([below] + [g for _, _, g in levels], np.int64)
+    u = np.arange(len(levels), dtype=np.float64)
+    w_p = n_p / 3.0 if weighted else None
+    n_neg = int(eq.sum() + gap.sum())
+    c = _counts._cumulate(u, n_p, w_p, eq, gap, int(n_p.sum()), n_neg)
+    assume(n_neg > 0)
+    total = (c.n_pos_weight if weighted else c.n_pos) + dropped
+    assume(total > 0)
+    x, y = _counts._roc_polyline(c, weighted=weighted)
+    x, y = x / n_neg, y / total
+    limit = 1.0 if x_max is None else x_max
+    expected = reference_trapezoid(x, y, limit)
+    y_counts = c.tp_weight if weighted else c.tp
+    end = c.n_pos_weight if weighted else c.n_pos
+    got = _polyline_area_kernel(
+        c.fp_above, c.fp, y_counts, float(n_neg), float(end), float(total), limit
+    )
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
