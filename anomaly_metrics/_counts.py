@@ -93,7 +93,8 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
     """
     n_p = pos.shape[0]
     n_n = neg.shape[0]
-    weighted = pos_w.shape[0] == n_p and n_p > 0
+    with_weights = pos_w.shape[0] == n_p  # (also when there is no positive at all)
+    weighted = with_weights and n_p > 0
     m = 0
     i = 0
     j = 0
@@ -110,7 +111,7 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
             last = v
     values = np.empty(m, np.float64)
     n_pos = np.zeros(m, np.int64)
-    w_pos = np.zeros(m if weighted else 0, np.float64)  # only what is asked for: at a million
+    w_pos = np.zeros(m if with_weights else 0, np.float64)  # only what is asked for: at a million
     n_neg = np.zeros(m if n_n > 0 else 0, np.int64)  # distinct scores, each is 8 MB to fill
     i = 0
     j = 0
@@ -143,6 +144,7 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
 # 2**18 on the bench set's AUROC and ~40 % on AU-PRO's (whose buffer fills from a third of the
 # pixels), for 4 MiB (float32) per thread.
 _SORT_CHUNK = 1 << 20
+_SORT_CHUNK_MAX = 1 << 22  # with more levels than _SORT_CHUNK: up to this many, one per level
 
 
 @njit(cache=True, nogil=True)
@@ -244,10 +246,15 @@ def _count_into_gaps(
     def run(
         pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
     ) -> tuple[NDArray[Any], NDArray[Any]]:
-        eq_c = np.zeros(m, np.int64)
-        gap_c = np.zeros(m + 1, np.int64)
+        n = sum(v.shape[0] for v, _ in pieces)
+        # a worker counts fewer than 2**31 values: int32 counters cannot overflow, and take half
+        # the cache of int64 ones in the merge's writes; the workers' sum is int64
+        counter = np.int32 if n < 1 << 31 else np.int64
+        eq_c = np.zeros(m, counter)
+        gap_c = np.zeros(m + 1, counter)
         outside = np.zeros(2, np.int64)
-        buf = np.empty(min(_SORT_CHUNK, sum(v.shape[0] for v, _ in pieces)), dtype)
+        # a merge walks the levels once: with many levels, fewer and larger sorts pay
+        buf = np.empty(min(max(_SORT_CHUNK, min(m, _SORT_CHUNK_MAX)), n), dtype)
         k = 0
         for values, labels in pieces:
             i = 0
@@ -262,10 +269,12 @@ def _count_into_gaps(
         gap_c[m] += outside[1]
         return eq_c, gap_c
 
-    if len(spans) == 1:
-        return run(spans[0])
-    parts = run_tasks(run, spans)
-    return sum(p[0] for p in parts), sum(p[1] for p in parts)  # type: ignore[return-value]
+    parts = [run(spans[0])] if len(spans) == 1 else run_tasks(run, spans)
+    eq, gap = parts[0][0].astype(np.int64), parts[0][1].astype(np.int64)
+    for eq_c, gap_c in parts[1:]:
+        eq += eq_c
+        gap += gap_c
+    return eq, gap
 
 
 def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
