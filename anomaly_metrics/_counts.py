@@ -144,6 +144,7 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
 # 2**18 on the bench set's AUROC and ~40 % on AU-PRO's (whose buffer fills from a third of the
 # pixels), for 4 MiB (float32) per thread.
 _SORT_CHUNK = 1 << 20
+_INT32_COUNTS_BELOW = 1 << 31  # a worker counting fewer values than this uses int32 counters
 _SORT_CHUNK_MAX = 1 << 22  # with more levels than _SORT_CHUNK: up to this many, one per level
 
 
@@ -249,7 +250,7 @@ def _count_into_gaps(
         n = sum(v.shape[0] for v, _ in pieces)
         # a worker counts fewer than 2**31 values: int32 counters cannot overflow, and take half
         # the cache of int64 ones in the merge's writes; the workers' sum is int64
-        counter = np.int32 if n < 1 << 31 else np.int64
+        counter = np.int32 if n < _INT32_COUNTS_BELOW else np.int64
         eq_c = np.zeros(m, counter)
         gap_c = np.zeros(m + 1, counter)
         outside = np.zeros(2, np.int64)

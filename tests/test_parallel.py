@@ -112,3 +112,30 @@ def test_one_thread_gives_the_same_numbers_as_many(monkeypatch):
         many = _all_metrics(maps, masks)
     # repr: nan == nan, and every float compared to the last digit
     assert repr(single) == repr(many)
+
+
+def test_int64_working_counters_give_the_same_counts_as_int32(monkeypatch):
+    # a worker that counts 2**31 values or more keeps int64 counters; lower the switch so that
+    # small inputs take that path too, with small sort buffers (several sorts and merges)
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.random(50_000), 3).astype(np.float32)
+    labels = rng.random(50_000) < 0.2
+    levels = np.unique(scores[labels]).astype(np.float64)
+    monkeypatch.setattr(_counts, "_SORT_CHUNK", 1 << 10)
+    monkeypatch.setattr(_counts, "_SORT_CHUNK_MAX", 1 << 11)
+    monkeypatch.setattr(_counts, "SCORES_PER_WORKER", 1000)
+    results = {}
+    for switch in (1 << 31, 1):
+        monkeypatch.setattr(_counts, "_INT32_COUNTS_BELOW", switch)
+        with am.threads(2):
+            results[switch] = _counts._count_into_gaps([(scores, labels)], False, levels)
+    neg = scores[~labels].astype(np.float64)
+    expected_eq = np.array([np.count_nonzero(neg == v) for v in levels])
+    edges = np.concatenate(([-np.inf], levels, [np.inf]))
+    expected_gap = np.array(
+        [np.count_nonzero((neg > a) & (neg < b)) for a, b in zip(edges[:-1], edges[1:])]
+    )
+    for eq, gap in results.values():
+        assert eq.dtype == gap.dtype == np.int64
+        np.testing.assert_array_equal(eq, expected_eq)
+        np.testing.assert_array_equal(gap, expected_gap)
