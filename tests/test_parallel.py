@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -132,9 +133,7 @@ def test_int64_working_counters_give_the_same_counts_as_int32(monkeypatch):
     neg = scores[~labels].astype(np.float64)
     expected_eq = np.array([np.count_nonzero(neg == v) for v in levels])
     edges = np.concatenate(([-np.inf], levels, [np.inf]))
-    expected_gap = np.array(
-        [np.count_nonzero((neg > a) & (neg < b)) for a, b in zip(edges[:-1], edges[1:])]
-    )
+    expected_gap = np.array([np.count_nonzero((neg > a) & (neg < b)) for a, b in pairwise(edges)])
     for eq, gap in results.values():
         assert eq.dtype == gap.dtype == np.int64
         np.testing.assert_array_equal(eq, expected_eq)
