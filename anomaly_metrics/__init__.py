@@ -9,7 +9,7 @@ from . import batched
 from ._components import (
     connected_components,
 )
-from ._counts import (
+from ._curves import (
     PrecisionRecallCurve,
     RocCurve,
     ThresholdCounts,

@@ -42,7 +42,7 @@ def _polyline_area_kernel(
 ):  # pragma: no cover - compiled
     """Trapezoid area under the ROC-type polyline of descending-threshold counts, up to ``x_max``.
 
-    The polyline (see ``_counts._roc_polyline``) starts at (0, 0); threshold ``k`` adds the
+    The polyline (see ``_curves._roc_polyline``) starts at (0, 0); threshold ``k`` adds the
     vertices ``(fp_above[k], y[k - 1])`` (its negatives above it: a horizontal move) and
     ``(fp[k], y[k])`` (its ties: a diagonal); it ends at ``(n_neg, y_end)`` (``y_end`` is the
     total positive mass counted: below ``total`` when positives under a floor were dropped).

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import _binary_counts, _roc_polyline
+from ._counts import _binary_counts
+from ._curves import _roc_polyline
 from ._pimo import aupimo, pimo_curves
 from ._pro import aupro, pro_curve
 from ._ranking import _aupr_from_counts, _auroc_from_counts

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 import anomaly_metrics as am
-from anomaly_metrics import _counts
+from anomaly_metrics import _counts, _curves
 from anomaly_metrics.testing import (
     reference_auroc,
     reference_average_precision,
@@ -269,7 +269,7 @@ def test_polyline_area_kernel_equals_the_trapezoid_of_the_polyline(
     assume(n_neg > 0)
     total = (c.n_pos_weight if weighted else c.n_pos) + dropped
     assume(total > 0)
-    x, y = _counts._roc_polyline(c, weighted=weighted)
+    x, y = _curves._roc_polyline(c, weighted=weighted)
     x, y = x / n_neg, y / total
     limit = 1.0 if x_max is None else x_max
     expected = reference_trapezoid(x, y, limit)
