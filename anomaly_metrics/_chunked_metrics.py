@@ -28,6 +28,7 @@ from ._counts import _count_into_gaps, _Counts, _cumulate, _merge_distinct_kerne
 from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
 from ._pro import _areas_from_counts, _aupro_undefined
 from ._ranking import _aupr_from_counts, _auroc_from_counts
+from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
 
 # ----------------------------------------------------------------------------------------------
@@ -65,6 +66,24 @@ def stage_gaps(
     return {"sum_eq": eq, "sum_gap": gap}
 
 
+def stage_spro_positives(ch: _Channels) -> dict[str, Any]:
+    """AU-sPRO's pass 1: the channel pixels' scores and capped weights, the counts."""
+    parts = [scores[union] for scores, union in zip(ch.scores, ch.union)]
+    dtype = np.result_type(*(s.dtype for s in ch.scores))
+    return {
+        "cat_pos": [np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)],
+        "cat_weights": [_capped_weights(ch)],
+        "sum_neg": int(ch.n_background),
+        "sum_channels": int(ch.n_channels),
+    }
+
+
+def stage_spro_gaps(ch: _Channels, u: NDArray[np.float64]) -> dict[str, Any]:
+    """AU-sPRO's pass 2: the pixels outside every channel counted into the gaps of ``u``."""
+    eq, gap = _count_into_gaps(list(zip(ch.scores, ch.union)), False, u)
+    return {"sum_eq": eq, "sum_gap": gap}
+
+
 def stage_pro(values: NDArray[Any], labels: NDArray[np.bool_], threshold: float) -> dict[str, Any]:
     """PRO's one pass: pixels detected and size of each region of the chunk."""
     ids, sizes = _region_ids(labels, 8)
@@ -91,7 +110,9 @@ def concat(parts: list[NDArray[Any]]) -> NDArray[Any]:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def counts_from_positives(runner: Any, part: dict[str, Any], weighted: bool) -> _Counts:
+def counts_from_positives(
+    runner: Any, part: dict[str, Any], weighted: bool, gaps: Any = stage_gaps
+) -> _Counts:
     """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
 
     The positives are sorted exactly as ``_binary_counts`` sorts them (a stable argsort when
@@ -112,7 +133,7 @@ def counts_from_positives(runner: Any, part: dict[str, Any], weighted: bool) -> 
     elif n_neg == 0:
         eq, gap = np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
     else:
-        counted = runner.map_reduce("count", stage_gaps, u)
+        counted = runner.map_reduce("count", gaps, u)
         eq, gap = counted["sum_eq"], counted["sum_gap"]
     return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg)
 
@@ -168,4 +189,15 @@ def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[fl
     else:
         c = counts_from_positives(runner, part, True)
         areas = _areas_from_counts(c, n_regions, limits)
+    return areas[0] if one else areas
+
+
+def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
+    part = runner.map_reduce("positives", stage_spro_positives)
+    n_channels = int(part["sum_channels"])
+    if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
+        areas: tuple[float, ...] = (float("nan"),) * len(limits)
+    else:
+        c = counts_from_positives(runner, part, True, stage_spro_gaps)
+        areas = _areas_from_counts(c, n_channels, limits)
     return areas[0] if one else areas
