@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._chunked_counts import GapCounts, cumulate, distinct_levels, narrow
 from ._components import _region_ids
-from ._counts import _count_into_gaps, _Counts, _cumulate, _merge_distinct_kernel
+from ._counts import _count_into_gaps, _Counts
 from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
 from ._pro import _areas_from_counts, _aupro_undefined
 from ._ranking import _aupr_from_counts, _auroc_from_counts
@@ -48,9 +49,10 @@ def stage_positives(
         "set_dtype": frozenset({values.dtype.str}),
         "set_image": frozenset({values.shape[1:]}) if values.ndim == 3 else frozenset(),
     }
-    if regions:
+    if regions:  # weights 1 / size are made after the sort (_chunked_counts.sorted_positives)
         ids, sizes = _region_ids(labels, 8)
-        part["cat_weights"] = [(1.0 / sizes.astype(np.float64))[ids]]
+        part["cat_ids"] = [ids]
+        part["cat_sizes"] = [sizes]
         part["sum_regions"] = int(sizes.size)
     if images:
         part["cat_image_max"] = [values.max(axis=(1, 2))]
@@ -61,9 +63,22 @@ def stage_positives(
 def stage_gaps(
     values: NDArray[Any], labels: NDArray[np.bool_], u: NDArray[np.float64]
 ) -> dict[str, Any]:
-    """Pass 2: the chunk's negatives counted into the ties and gaps of ``u``."""
-    eq, gap = _count_into_gaps([(values.reshape(-1), labels.reshape(-1))], False, u)
-    return {"sum_eq": eq, "sum_gap": gap}
+    """Pass 2: the chunk's negatives counted into the ties and gaps of ``u``.
+
+    Locally ``u`` is a :class:`GapCounts` that counts in place (nothing returned); on Dask the
+    block's counts are returned, int32 when they fit.
+    """
+    return count_gaps([(values.reshape(-1), labels.reshape(-1))], u)
+
+
+def count_gaps(chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], u: Any) -> dict[str, Any]:
+    """The negatives of flat ``(values, labels)`` pairs counted into ``u`` (see stage_gaps)."""
+    if isinstance(u, GapCounts):
+        u.count(chunks)
+        return {}
+    eq, gap = _count_into_gaps(chunks, False, u)
+    n = sum(v.shape[0] for v, _ in chunks)
+    return {"sum_eq": narrow(eq, n), "sum_gap": narrow(gap, n)}
 
 
 def stage_spro_positives(ch: _Channels) -> dict[str, Any]:
@@ -80,8 +95,7 @@ def stage_spro_positives(ch: _Channels) -> dict[str, Any]:
 
 def stage_spro_gaps(ch: _Channels, u: NDArray[np.float64]) -> dict[str, Any]:
     """AU-sPRO's pass 2: the pixels outside every channel counted into the gaps of ``u``."""
-    eq, gap = _count_into_gaps(list(zip(ch.scores, ch.union)), False, u)
-    return {"sum_eq": eq, "sum_gap": gap}
+    return count_gaps(list(zip(ch.scores, ch.union)), u)
 
 
 def stage_pro(values: NDArray[Any], labels: NDArray[np.bool_], threshold: float) -> dict[str, Any]:
@@ -110,38 +124,50 @@ def concat(parts: list[NDArray[Any]]) -> NDArray[Any]:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
+def gap_counts(
+    runner: Any, gaps: Any, u: NDArray[np.float64], n_neg: int, *extra: Any
+) -> tuple[dict[str, Any], NDArray[Any], NDArray[Any]]:
+    """Pass 2 (``gaps`` of every chunk, `extra` stages beside it): (the pass's other results,
+    eq, gap). Counted in place on a local runner, summed from the blocks' counts on Dask."""
+    if u.shape[0] == 0:
+        return {}, np.zeros(0, np.int64), np.array([n_neg], np.int64)
+    if n_neg == 0 and not extra:
+        return {}, np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
+    target = GapCounts(u) if getattr(runner, "counts_in_place", False) else u
+    counted = runner.map_reduce("count", gaps, target, *extra)
+    if isinstance(target, GapCounts):
+        eq, gap = target.totals()
+    else:
+        eq, gap = counted.pop("sum_eq"), counted.pop("sum_gap")
+    return counted, eq, gap
+
+
 def counts_from_positives(
-    runner: Any, part: dict[str, Any], weighted: bool, gaps: Any = stage_gaps
+    runner: Any,
+    part: dict[str, Any],
+    weighted: bool,
+    gaps: Any = stage_gaps,
+    *,
+    need_thresholds: bool = True,
 ) -> _Counts:
     """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
 
     The positives are sorted exactly as ``_binary_counts`` sorts them (a stable argsort when
-    they carry weights), so the thresholds, counts and weight sums are the same.
+    they carry weights), so the thresholds, counts and weight sums are the same. Consumes the
+    positives of `part` (see :mod:`._chunked_counts`).
     """
-    pos = concat(part["cat_pos"])
     n_neg = int(part["sum_neg"])
-    if weighted:
-        order = np.argsort(pos, kind="stable")
-        pos = pos[order]
-        w = np.ascontiguousarray(concat(part["cat_weights"])[order], dtype=np.float64)
-    else:
-        pos = np.sort(pos)
-        w = np.empty(0, np.float64)
-    u, n_p, w_p, _ = _merge_distinct_kernel(pos, w, pos[:0])
-    if u.shape[0] == 0:
-        eq, gap = np.zeros(0, np.int64), np.array([n_neg], np.int64)
-    elif n_neg == 0:
-        eq, gap = np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
-    else:
-        counted = runner.map_reduce("count", gaps, u)
-        eq, gap = counted["sum_eq"], counted["sum_gap"]
-    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg)
+    u, n_p, w_p, n_pos = distinct_levels(part, weighted)
+    _, eq, gap = gap_counts(runner, gaps, u, n_neg)
+    levels = {"u": u, "n_p": n_p, "w_p": w_p, "eq": eq, "gap": gap}
+    del u, n_p, w_p, eq, gap
+    return cumulate(levels, n_pos, n_neg, need_thresholds)
 
 
-def pixel_counts(runner: Any) -> tuple[_Counts, dict[str, Any]]:
+def pixel_counts(runner: Any, need_thresholds: bool = True) -> tuple[_Counts, dict[str, Any]]:
     """Counts at the positives' thresholds (pass 1 and 2), and pass 1's result."""
     part = runner.map_reduce("positives", stage_positives, False, False)
-    return counts_from_positives(runner, part, False), part
+    return counts_from_positives(runner, part, False, need_thresholds=need_thresholds), part
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,11 +175,11 @@ def pixel_counts(runner: Any) -> tuple[_Counts, dict[str, Any]]:
 
 
 def auroc(runner: Any, max_fpr: float | None) -> float:
-    return _auroc_from_counts(pixel_counts(runner)[0], max_fpr)
+    return _auroc_from_counts(pixel_counts(runner, False)[0], max_fpr)
 
 
 def aupr(runner: Any) -> float:
-    return _aupr_from_counts(pixel_counts(runner)[0])
+    return _aupr_from_counts(pixel_counts(runner, False)[0])
 
 
 def f1_max(runner: Any) -> tuple[float, float]:
@@ -187,7 +213,7 @@ def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[fl
     if _aupro_undefined(n_regions, int(part["sum_neg"])):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = counts_from_positives(runner, part, True)
+        c = counts_from_positives(runner, part, True, need_thresholds=False)
         areas = _areas_from_counts(c, n_regions, limits)
     return areas[0] if one else areas
 
@@ -198,6 +224,6 @@ def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[f
     if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = counts_from_positives(runner, part, True, stage_spro_gaps)
+        c = counts_from_positives(runner, part, True, stage_spro_gaps, need_thresholds=False)
         areas = _areas_from_counts(c, n_channels, limits)
     return areas[0] if one else areas

@@ -40,7 +40,8 @@ def merge_parts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         if key.startswith("cat_"):
             out[key] = [*x, *y]
         elif key.startswith("sum_"):
-            out[key] = x + y
+            # int64 sums, also of blocks' int32 counts (a block cannot overflow them, a sum can)
+            out[key] = np.add(x, y, dtype=np.int64) if _int32(x) or _int32(y) else x + y
         elif key.startswith("min_"):
             out[key] = min(x, y)
         elif key.startswith("max_"):
@@ -50,6 +51,10 @@ def merge_parts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         else:  # pragma: no cover - a programming error in a stage
             raise AssertionError(f"partial result key {key!r} has no merge rule")
     return out
+
+
+def _int32(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == np.int32
 
 
 def check_chunk(kind: str, values: Any, labels: Any) -> tuple[NDArray[Any], NDArray[np.bool_]]:
@@ -222,6 +227,9 @@ class LocalRunner:
         self.kind = kind
         self.on_pass = on_pass
         self.passes = 0
+
+    # stages may count into accumulators passed as parameters (pass 2's GapCounts)
+    counts_in_place = True
 
     def map_reduce(self, name: str, stage: _Stage, *params: Any) -> dict[str, Any]:
         """``stage`` of every chunk, merged in chunk order (one read of the source)."""
