@@ -120,6 +120,7 @@ def evaluate(
     if image_scores is not None and not images:
         _image_metrics(p1, image_scores, None, [], {})  # still validate them
     pim = _aupimo_pass1(_split(first, 1)) if aupimo else None
+    del first  # its lists are p1's or now concatenated in `pim`
     n_neg = int(p1["sum_neg"])
     levels: dict[str, Any] = {}
     if pixels:
