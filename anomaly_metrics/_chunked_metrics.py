@@ -11,7 +11,8 @@ The counting primitive split in two passes:
 1. gather the positives (a few percent of the pixels) in chunk order, with their per-region
    weight for AU-PRO, and the number of negatives;
 2. after sorting the positives, count every chunk's negatives into the ties and gaps of their
-   distinct scores (``_count_into_gaps``) and add the int64 counts.
+   distinct scores and add the int64 counts (in place locally, see :mod:`._chunked_counts`,
+   which also says how each step frees what the next one does not need).
 
 Stages are module-level functions so that Dask can ship them to worker processes.
 """
@@ -132,21 +133,23 @@ def concat(parts: list[NDArray[Any]]) -> NDArray[Any]:
 
 
 def gap_counts(
-    runner: Any, gaps: Any, u: NDArray[np.float64], n_neg: int, *extra: Any
-) -> tuple[dict[str, Any], NDArray[Any], NDArray[Any]]:
-    """Pass 2 (``gaps`` of every chunk, `extra` stages beside it): (the pass's other results,
-    eq, gap). Counted in place on a local runner, summed from the blocks' counts on Dask."""
+    runner: Any, gaps: Any, u: NDArray[np.float64], n_neg: int
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Pass 2 (the stage ``gaps`` of every chunk): the negatives' (eq, gap) counts against ``u``.
+
+    Counted in place on a local runner (:class:`GapCounts`), summed from the blocks' counts
+    on Dask; no pass when there is nothing to count.
+    """
     if u.shape[0] == 0:
-        return {}, np.zeros(0, np.int64), np.array([n_neg], np.int64)
-    if n_neg == 0 and not extra:
-        return {}, np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
-    target = GapCounts(u) if getattr(runner, "counts_in_place", False) else u
-    counted = runner.map_reduce("count", gaps, target, *extra)
-    if isinstance(target, GapCounts):
-        eq, gap = target.totals()
-    else:
-        eq, gap = counted.pop("sum_eq"), counted.pop("sum_gap")
-    return counted, eq, gap
+        return np.zeros(0, np.int64), np.array([n_neg], np.int64)
+    if n_neg == 0:
+        return np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
+    if getattr(runner, "counts_in_place", False):
+        counter = GapCounts(u)
+        runner.map_reduce("count", gaps, counter)
+        return counter.totals()
+    counted = runner.map_reduce("count", gaps, u)
+    return counted.pop("sum_eq"), counted.pop("sum_gap")
 
 
 def counts_from_positives(
@@ -165,7 +168,7 @@ def counts_from_positives(
     """
     n_neg = int(part["sum_neg"])
     u, n_p, w_p, n_pos = distinct_levels(part, weighted)
-    _, eq, gap = gap_counts(runner, gaps, u, n_neg)
+    eq, gap = gap_counts(runner, gaps, u, n_neg)
     levels = {"u": u, "n_p": n_p, "w_p": w_p, "eq": eq, "gap": gap}
     del u, n_p, w_p, eq, gap
     return cumulate(levels, n_pos, n_neg, need_thresholds)

@@ -8,7 +8,10 @@ holding in memory only the positives (a number per defect pixel) and a chunk or 
   chunks: ``(B, H, W)`` / ``(B, 1, H, W)`` maps of one image size (for the ranking metrics:
   ``(scores, labels)`` of any matching shapes);
 * a pair ``(maps, masks)`` of arrays, ``np.memmap`` or ``.npy`` paths, or an
-  :class:`ArrayChunks` of them, read a chunk of images at a time.
+  :class:`ArrayChunks` of them, read a chunk of images at a time;
+* for :func:`auspro` (MVTec LOCO AD), a re-iterable of ``(anomaly_maps, channels)`` or
+  ``(anomaly_maps, channels, saturation_areas)`` chunks, each as
+  :func:`anomaly_metrics.auspro` takes its arguments.
 
 The counting primitive does not need the negatives in memory: pass 1 gathers the positives (the
 defect pixels), which are sorted; pass 2 counts every chunk's negatives into the gaps between
