@@ -13,6 +13,9 @@ operations, but every array is dropped as soon as the next step no longer needs 
   thread for the whole pass (:class:`GapCounts`), not new arrays per chunk and per thread that
   are then added; on Dask each block returns int32 counts (a block has fewer than 2**31 pixels)
   that the reduction adds into int64.
+* AU-PRO and AU-sPRO keep only the positives at or above a *floor* (:func:`background_floor`)
+  when the curve is sure to cross the FPR limit above it (the in-memory ``_counts_for_cut``):
+  pass 2 then sorts only the background pixels above the floor and merely counts the rest.
 * The cumulated counts are made one array at a time, each input freed as it is used, and the
   thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas
   (:func:`auroc_consuming`, :func:`areas_consuming`) free the counts once their polyline is
@@ -21,6 +24,7 @@ operations, but every array is dropped as soon as the next step no longer needs 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -99,11 +103,57 @@ def sorted_positives(
     return pos, w
 
 
+# Background pixels sampled per chunk for the floor (every step-th pixel of the chunk).
+_SAMPLE_PER_CHUNK = 2048
+
+
+def background_sample(values: NDArray[Any], background: NDArray[np.bool_]) -> dict[str, Any]:
+    """A chunk's strided sample of background scores, each standing for `step` pixels."""
+    step = max(1, values.shape[0] // _SAMPLE_PER_CHUNK)
+    sample = values[::step][background[::step]]
+    return {"cat_bg_sample": [sample], "cat_bg_step": [np.full(sample.shape[0], step, np.int64)]}
+
+
+def background_floor(part: dict[str, Any], fpr_limit: float, n_background: int) -> float | None:
+    """A guess of a score with more than ``fpr_limit * n_background`` background pixels at or
+    above it, from pass 1's samples (popped from `part`), a little below the weighted
+    ``1 - fpr_limit`` quantile as the in-memory ``_pro._background_floor``; None when nothing
+    would be gained. Unverified: the counts made with it are checked (:func:`floor_held`)."""
+    sample = take_concat(part, "cat_bg_sample")
+    steps = take_concat(part, "cat_bg_step")
+    if fpr_limit >= 1.0 or n_background == 0 or sample.shape[0] == 0:
+        return None
+    need = math.floor(fpr_limit * n_background) + 1
+    share = need / n_background
+    share += 4.0 * math.sqrt(share * (1.0 - share) / sample.shape[0]) + 1.0 / sample.shape[0]
+    if share >= 1.0:
+        return None
+    order = np.argsort(sample, kind="stable")
+    cumulated = np.cumsum(steps[order])
+    k = int(np.searchsorted(cumulated, (1.0 - share) * cumulated[-1], side="left"))
+    return float(sample[order[min(k, order.shape[0] - 1)]])
+
+
+def floor_held(fp: NDArray[np.int64], fpr_limit: float, n_background: int) -> bool:
+    """Whether counts made above a floor pass `fpr_limit` (the in-memory check)."""
+    return bool(fp.size) and int(fp[-1]) >= math.floor(fpr_limit * n_background) + 1
+
+
 def distinct_levels(
-    part: dict[str, Any], weighted: bool
+    part: dict[str, Any], weighted: bool, floor: float | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64] | None, int]:
-    """(u, n_p, w_p or None, n_pos): the positives' distinct scores (ascending) and their counts."""
+    """(u, n_p, w_p or None, n_pos): the positives' distinct scores (ascending) and their counts.
+
+    With `floor`, positives below it (in float64) are dropped first, as ``min_threshold`` of
+    ``_binary_counts`` drops them: ``n_pos`` counts the kept ones.
+    """
     pos, w = sorted_positives(part, weighted)
+    if floor is not None:
+        at = pos.dtype.type(floor)
+        if float(at) == floor:  # a sampled score: always, unless dtypes differ
+            k = int(np.searchsorted(pos, at, side="left"))
+            pos = pos[k:]
+            w = w[k:] if weighted else w
     u, n_p, w_p, n_neg = _merge_distinct_kernel(pos, w, pos[:0])
     n_pos = int(pos.shape[0])
     del pos, w, n_neg

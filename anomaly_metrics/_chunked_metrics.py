@@ -25,11 +25,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._chunked_counts import (
+    _SAMPLE_PER_CHUNK,
     GapCounts,
     areas_consuming,
     auroc_consuming,
+    background_floor,
+    background_sample,
     cumulate,
     distinct_levels,
+    floor_held,
     narrow,
 )
 from ._components import _region_ids
@@ -45,9 +49,14 @@ from ._warnings import warn_undefined
 
 
 def stage_positives(
-    values: NDArray[Any], labels: NDArray[np.bool_], regions: bool, images: bool
+    values: NDArray[Any],
+    labels: NDArray[np.bool_],
+    regions: bool,
+    images: bool,
+    sample: bool = False,
 ) -> dict[str, Any]:
-    """Pass 1: positives in order, negatives' count, score range, dtype (+ regions, images)."""
+    """Pass 1: positives in order, negatives' count, score range, dtype (+ regions, images,
+    a sample of the negatives for AU-PRO's floor)."""
     flat, gt = values.reshape(-1), labels.reshape(-1)
     part: dict[str, Any] = {
         "cat_pos": [flat[gt]],
@@ -62,6 +71,8 @@ def stage_positives(
         part["cat_ids"] = [ids]
         part["cat_sizes"] = [sizes]
         part["sum_regions"] = int(sizes.size)
+    if sample:
+        part.update(background_sample(flat, ~gt))
     if images:
         part["cat_image_max"] = [values.max(axis=(1, 2))]
         part["cat_image_label"] = [labels.reshape(labels.shape[0], -1).any(axis=1)]
@@ -93,11 +104,15 @@ def stage_spro_positives(ch: _Channels) -> dict[str, Any]:
     """AU-sPRO's pass 1: the channel pixels' scores and capped weights, the counts."""
     parts = [scores[union] for scores, union in zip(ch.scores, ch.union)]
     dtype = np.result_type(*(s.dtype for s in ch.scores))
+    step = max(1, sum(s.shape[0] for s in ch.scores) // _SAMPLE_PER_CHUNK)
+    sample = [s[::step][~u[::step]] for s, u in zip(ch.scores, ch.union)]
     return {
         "cat_pos": [np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)],
         "cat_weights": [_capped_weights(ch)],
         "sum_neg": int(ch.n_background),
         "sum_channels": int(ch.n_channels),
+        "cat_bg_sample": [np.concatenate(sample, dtype=dtype)],
+        "cat_bg_step": [np.full(sum(x.shape[0] for x in sample), step, np.int64)],
     }
 
 
@@ -159,6 +174,7 @@ def counts_from_positives(
     gaps: Any = stage_gaps,
     *,
     need_thresholds: bool = True,
+    floor: float | None = None,
 ) -> _Counts:
     """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
 
@@ -167,7 +183,7 @@ def counts_from_positives(
     positives of `part` (see :mod:`._chunked_counts`).
     """
     n_neg = int(part["sum_neg"])
-    u, n_p, w_p, n_pos = distinct_levels(part, weighted)
+    u, n_p, w_p, n_pos = distinct_levels(part, weighted, floor)
     eq, gap = gap_counts(runner, gaps, u, n_neg)
     levels = {"u": u, "n_p": n_p, "w_p": w_p, "eq": eq, "gap": gap}
     del u, n_p, w_p, eq, gap
@@ -216,14 +232,36 @@ def pro(runner: Any, threshold: float) -> float:
     return float(np.mean(detected / sizes))
 
 
+def counts_for_cut(
+    runner: Any, stage: Any, params: tuple[Any, ...], part: dict[str, Any], gaps: Any, limit: float
+) -> _Counts:
+    """Weighted counts for the areas up to `limit` (AU-PRO, AU-sPRO), from pass 1's `part`.
+
+    Only the positives at or above the sampled background floor are kept (the in-memory
+    ``_pro._counts_for_cut``, same areas to the last bit); when the counts show the curve does
+    not pass `limit` above the floor (a poor sample), pass 1 is read again and every positive
+    is counted.
+    """
+    n_neg = int(part["sum_neg"])
+    floor = background_floor(part, limit, n_neg)
+    c = counts_from_positives(runner, part, True, gaps, need_thresholds=False, floor=floor)
+    if floor is None or floor_held(c.fp, limit, n_neg):
+        return c
+    del c
+    part = runner.map_reduce("positives again", stage, *params)
+    return counts_from_positives(runner, part, True, gaps, need_thresholds=False)
+
+
 def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
-    part = runner.map_reduce("positives", stage_positives, True, False)
+    params = (True, False, True)
+    part = runner.map_reduce("positives", stage_positives, *params)
     check_image_size(part)
     n_regions = int(part["sum_regions"])
     if _aupro_undefined(n_regions, int(part["sum_neg"])):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = [counts_from_positives(runner, part, True, need_thresholds=False)]
+        c = [counts_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))]
+        del part
         areas = areas_consuming(c, n_regions, limits)
     return areas[0] if one else areas
 
@@ -234,6 +272,7 @@ def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[f
     if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = [counts_from_positives(runner, part, True, stage_spro_gaps, need_thresholds=False)]
+        c = [counts_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))]
+        del part
         areas = areas_consuming(c, n_channels, limits)
     return areas[0] if one else areas

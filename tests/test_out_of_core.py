@@ -197,3 +197,28 @@ def test_block_counts_are_widened_when_merged():
     assert merged["sum_eq"].tolist() == [2**32 - 2, 10]
     again = merge_parts(merged, {"sum_eq": big})
     assert again["sum_eq"].tolist() == [3 * (2**31 - 1), 15]
+
+
+def test_aupro_floor_that_fails_its_check_reads_again(monkeypatch):
+    import anomaly_metrics._chunked_metrics as chunked
+    from anomaly_metrics._chunked_source import LocalRunner
+
+    rng = np.random.default_rng(11)
+    maps = rng.random((6, 16, 16)).astype(np.float32)
+    masks = np.zeros(maps.shape, bool)
+    masks[3:, 4:9, 5:11] = True
+    maps[masks] += 0.2
+    want = am.aupro(maps, masks, fpr_limit=(0.05, 0.3))
+    reads = []
+
+    def progress(name, total):
+        reads.append(name)
+        return lambda: None
+
+    source = ArrayChunks(maps, masks, images_per_chunk=2)
+    assert out_of_core.aupro(source, fpr_limit=(0.05, 0.3)) == want  # the sampled floor holds
+    # a floor far too high (a poor sample): the counts fail the check, every positive is counted
+    monkeypatch.setattr(chunked, "background_floor", lambda *a: float(maps.max()))
+    runner = LocalRunner(source, "maps", on_pass=progress)
+    assert chunked.aupro(runner, (0.05, 0.3), False) == want
+    assert reads == ["positives", "count", "positives again", "count"]
