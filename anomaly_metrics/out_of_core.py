@@ -145,9 +145,12 @@ def pro(source: Any, threshold: float = 0.5) -> float:
 def aupro(source: Any, *, fpr_limit: float | Iterable[float] = 0.3) -> float | tuple[float, ...]:
     """:func:`anomaly_metrics.aupro` of a re-iterable source of ``(anomaly_maps, masks)`` chunks.
 
-    Pass 1 labels each chunk's regions and keeps the region pixels' scores with their weight
-    ``1 / region size``; pass 2 counts the background into their gaps. A sequence of limits
-    gives one area per limit from the same two reads.
+    Pass 1 labels each chunk's regions and keeps the region pixels' scores with their region
+    (the weight ``1 / region size`` is made after the sort) and a sample of the background;
+    pass 2 counts the background into the gaps of the region pixels' distinct scores above
+    the sample's floor, as the in-memory function does (when the counts show that floor was
+    too high, both passes run again over every region pixel). A sequence of limits gives one
+    area per limit from the same reads.
 
     Examples
     --------
@@ -200,8 +203,10 @@ def auspro(source: Any, *, fpr_limit: float | Iterable[float] = 0.05) -> float |
     Notes
     -----
     Pass 1 checks each chunk and keeps its channel pixels' scores with their capped weights
-    (each channel's pixels ranked within their image, so chunks never split a channel); pass 2
-    counts the pixels outside every channel into the gaps of the sorted distinct scores.
+    (each channel's pixels ranked within their image, so chunks never split a channel) and a
+    sample of the other pixels; pass 2 counts the pixels outside every channel into the gaps
+    of the sorted distinct scores above the sample's floor (as :func:`aupro`). There is no
+    Dask version: the channels are ragged per-image stacks that a Dask array cannot hold.
 
     Examples
     --------
