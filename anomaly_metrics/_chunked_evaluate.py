@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 
 from . import _chunked_metrics as cm
 from . import _chunked_pimo as cp
-from ._counts import _binary_counts, _count_into_gaps, _cumulate, _merge_distinct_kernel
+from ._chunked_counts import GapCounts, cumulate, distinct_levels
+from ._counts import _binary_counts
 from ._evaluate import _IMAGE_COUNTS, _PIXEL_COUNTS, METRICS, _from_counts, _prefixed
 from ._groups import _group_index, _grouped
 from ._pgn_pbn import pbn, pgn
@@ -46,8 +47,7 @@ def stage_gaps_if(values: NDArray[Any], labels: NDArray[np.bool_], u: Any) -> di
     """:func:`cm.stage_gaps`, or nothing to count (``u`` is None)."""
     if u is None:
         return {}
-    eq, gap = _count_into_gaps([(values.reshape(-1), labels.reshape(-1))], False, u)
-    return {"sum_eq": eq, "sum_gap": gap}
+    return cm.count_gaps([(values.reshape(-1), labels.reshape(-1))], u)
 
 
 def _image_metrics(
@@ -120,41 +120,42 @@ def evaluate(
     if image_scores is not None and not images:
         _image_metrics(p1, image_scores, None, [], {})  # still validate them
     pim = _aupimo_pass1(_split(first, 1)) if aupimo else None
-    u = None
+    del first  # its lists are p1's or now concatenated in `pim`
+    n_neg = int(p1["sum_neg"])
+    levels: dict[str, Any] = {}
     if pixels:
-        pos = cm.concat(p1["cat_pos"])
-        if aupro:
-            order = np.argsort(pos, kind="stable")
-            pos = pos[order]
-            w = np.ascontiguousarray(cm.concat(p1["cat_weights"])[order], dtype=np.float64)
-        else:
-            pos, w = np.sort(pos), np.empty(0, np.float64)
-        merged = _merge_distinct_kernel(pos, w, pos[:0])
-        if merged[0].shape[0] and p1["sum_neg"]:
-            u = merged[0]
+        levels["u"], levels["n_p"], levels["w_p"], n_pos = distinct_levels(p1, aupro)
+    counting = bool(pixels and levels["u"].shape[0] and n_neg)
+    target: Any = None
+    if counting:
+        target = (
+            GapCounts(levels["u"]) if getattr(runner, "counts_in_place", False) else levels["u"]
+        )
     second: dict[str, Any] = {}
     counts_normal = isinstance(pim, tuple) and pim[1] is not None
-    if u is not None or counts_normal:
+    if counting or counts_normal:
         second = runner.map_reduce(
             "read 2/2",
             stage_both,
-            (stage_gaps_if, (u,)),
+            (stage_gaps_if, (target,)),
             (
                 cp.stage_linspace_counts if counts_normal else None,
                 pim[1] if counts_normal else (),
             ),
         )
     if pixels:
-        u, n_p, w_p, _ = merged
-        n_neg = int(p1["sum_neg"])
-        if u is not None and u.shape[0] and n_neg:
+        m = levels["u"].shape[0]
+        if isinstance(target, GapCounts):
+            levels["eq"], levels["gap"] = target.totals()
+        elif counting:
             p2 = _split(second, 0)
-            eq, gap = p2["sum_eq"], p2["sum_gap"]
-        elif u.shape[0]:
-            eq, gap = np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
+            levels["eq"], levels["gap"] = p2["sum_eq"], p2["sum_gap"]
+        elif m:
+            levels["eq"], levels["gap"] = np.zeros(m, np.int64), np.zeros(m + 1, np.int64)
         else:
-            eq, gap = np.zeros(0, np.int64), np.array([n_neg], np.int64)
-        c = _cumulate(u, n_p, w_p if aupro else None, eq, gap, int(pos.size), n_neg)
+            levels["eq"], levels["gap"] = np.zeros(0, np.int64), np.array([n_neg], np.int64)
+        del target
+        c = cumulate(levels, n_pos, n_neg, "pixel_f1max" in wanted)
         _from_counts(c, "pixel", wanted, out)
         if aupro:
             n_regions = int(p1["sum_regions"])

@@ -11,7 +11,8 @@ The counting primitive split in two passes:
 1. gather the positives (a few percent of the pixels) in chunk order, with their per-region
    weight for AU-PRO, and the number of negatives;
 2. after sorting the positives, count every chunk's negatives into the ties and gaps of their
-   distinct scores (``_count_into_gaps``) and add the int64 counts.
+   distinct scores and add the int64 counts (in place locally, see :mod:`._chunked_counts`,
+   which also says how each step frees what the next one does not need).
 
 Stages are module-level functions so that Dask can ship them to worker processes.
 """
@@ -23,11 +24,24 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._chunked_counts import (
+    _SAMPLE_PER_CHUNK,
+    GapCounts,
+    areas_consuming,
+    auroc_consuming,
+    background_floor,
+    background_sample,
+    cumulate,
+    distinct_levels,
+    floor_held,
+    narrow,
+)
 from ._components import _region_ids
-from ._counts import _count_into_gaps, _Counts, _cumulate, _merge_distinct_kernel
+from ._counts import _count_into_gaps, _Counts
 from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
-from ._pro import _areas_from_counts, _aupro_undefined
-from ._ranking import _aupr_from_counts, _auroc_from_counts
+from ._pro import _aupro_undefined
+from ._ranking import _aupr_from_counts
+from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
 
 # ----------------------------------------------------------------------------------------------
@@ -35,9 +49,14 @@ from ._warnings import warn_undefined
 
 
 def stage_positives(
-    values: NDArray[Any], labels: NDArray[np.bool_], regions: bool, images: bool
+    values: NDArray[Any],
+    labels: NDArray[np.bool_],
+    regions: bool,
+    images: bool,
+    sample: bool = False,
 ) -> dict[str, Any]:
-    """Pass 1: positives in order, negatives' count, score range, dtype (+ regions, images)."""
+    """Pass 1: positives in order, negatives' count, score range, dtype (+ regions, images,
+    a sample of the negatives for AU-PRO's floor)."""
     flat, gt = values.reshape(-1), labels.reshape(-1)
     part: dict[str, Any] = {
         "cat_pos": [flat[gt]],
@@ -47,10 +66,13 @@ def stage_positives(
         "set_dtype": frozenset({values.dtype.str}),
         "set_image": frozenset({values.shape[1:]}) if values.ndim == 3 else frozenset(),
     }
-    if regions:
+    if regions:  # weights 1 / size are made after the sort (_chunked_counts.sorted_positives)
         ids, sizes = _region_ids(labels, 8)
-        part["cat_weights"] = [(1.0 / sizes.astype(np.float64))[ids]]
+        part["cat_ids"] = [ids]
+        part["cat_sizes"] = [sizes]
         part["sum_regions"] = int(sizes.size)
+    if sample:
+        part.update(background_sample(flat, ~gt))
     if images:
         part["cat_image_max"] = [values.max(axis=(1, 2))]
         part["cat_image_label"] = [labels.reshape(labels.shape[0], -1).any(axis=1)]
@@ -60,9 +82,43 @@ def stage_positives(
 def stage_gaps(
     values: NDArray[Any], labels: NDArray[np.bool_], u: NDArray[np.float64]
 ) -> dict[str, Any]:
-    """Pass 2: the chunk's negatives counted into the ties and gaps of ``u``."""
-    eq, gap = _count_into_gaps([(values.reshape(-1), labels.reshape(-1))], False, u)
-    return {"sum_eq": eq, "sum_gap": gap}
+    """Pass 2: the chunk's negatives counted into the ties and gaps of ``u``.
+
+    Locally ``u`` is a :class:`GapCounts` that counts in place (nothing returned); on Dask the
+    block's counts are returned, int32 when they fit.
+    """
+    return count_gaps([(values.reshape(-1), labels.reshape(-1))], u)
+
+
+def count_gaps(chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], u: Any) -> dict[str, Any]:
+    """The negatives of flat ``(values, labels)`` pairs counted into ``u`` (see stage_gaps)."""
+    if isinstance(u, GapCounts):
+        u.count(chunks)
+        return {}
+    eq, gap = _count_into_gaps(chunks, False, u)
+    n = sum(v.shape[0] for v, _ in chunks)
+    return {"sum_eq": narrow(eq, n), "sum_gap": narrow(gap, n)}
+
+
+def stage_spro_positives(ch: _Channels) -> dict[str, Any]:
+    """AU-sPRO's pass 1: the channel pixels' scores and capped weights, the counts."""
+    parts = [scores[union] for scores, union in zip(ch.scores, ch.union)]
+    dtype = np.result_type(*(s.dtype for s in ch.scores))
+    step = max(1, sum(s.shape[0] for s in ch.scores) // _SAMPLE_PER_CHUNK)
+    sample = [s[::step][~u[::step]] for s, u in zip(ch.scores, ch.union)]
+    return {
+        "cat_pos": [np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)],
+        "cat_weights": [_capped_weights(ch)],
+        "sum_neg": int(ch.n_background),
+        "sum_channels": int(ch.n_channels),
+        "cat_bg_sample": [np.concatenate(sample, dtype=dtype)],
+        "cat_bg_step": [np.full(sum(x.shape[0] for x in sample), step, np.int64)],
+    }
+
+
+def stage_spro_gaps(ch: _Channels, u: NDArray[np.float64]) -> dict[str, Any]:
+    """AU-sPRO's pass 2: the pixels outside every channel counted into the gaps of ``u``."""
+    return count_gaps(list(zip(ch.scores, ch.union)), u)
 
 
 def stage_pro(values: NDArray[Any], labels: NDArray[np.bool_], threshold: float) -> dict[str, Any]:
@@ -91,36 +147,53 @@ def concat(parts: list[NDArray[Any]]) -> NDArray[Any]:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def counts_from_positives(runner: Any, part: dict[str, Any], weighted: bool) -> _Counts:
+def gap_counts(
+    runner: Any, gaps: Any, u: NDArray[np.float64], n_neg: int
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Pass 2 (the stage ``gaps`` of every chunk): the negatives' (eq, gap) counts against ``u``.
+
+    Counted in place on a local runner (:class:`GapCounts`), summed from the blocks' counts
+    on Dask; no pass when there is nothing to count.
+    """
+    if u.shape[0] == 0:
+        return np.zeros(0, np.int64), np.array([n_neg], np.int64)
+    if n_neg == 0:
+        return np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
+    if getattr(runner, "counts_in_place", False):
+        counter = GapCounts(u)
+        runner.map_reduce("count", gaps, counter)
+        return counter.totals()
+    counted = runner.map_reduce("count", gaps, u)
+    return counted.pop("sum_eq"), counted.pop("sum_gap")
+
+
+def counts_from_positives(
+    runner: Any,
+    part: dict[str, Any],
+    weighted: bool,
+    gaps: Any = stage_gaps,
+    *,
+    need_thresholds: bool = True,
+    floor: float | None = None,
+) -> _Counts:
     """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
 
     The positives are sorted exactly as ``_binary_counts`` sorts them (a stable argsort when
-    they carry weights), so the thresholds, counts and weight sums are the same.
+    they carry weights), so the thresholds, counts and weight sums are the same. Consumes the
+    positives of `part` (see :mod:`._chunked_counts`).
     """
-    pos = concat(part["cat_pos"])
     n_neg = int(part["sum_neg"])
-    if weighted:
-        order = np.argsort(pos, kind="stable")
-        pos = pos[order]
-        w = np.ascontiguousarray(concat(part["cat_weights"])[order], dtype=np.float64)
-    else:
-        pos = np.sort(pos)
-        w = np.empty(0, np.float64)
-    u, n_p, w_p, _ = _merge_distinct_kernel(pos, w, pos[:0])
-    if u.shape[0] == 0:
-        eq, gap = np.zeros(0, np.int64), np.array([n_neg], np.int64)
-    elif n_neg == 0:
-        eq, gap = np.zeros(u.shape[0], np.int64), np.zeros(u.shape[0] + 1, np.int64)
-    else:
-        counted = runner.map_reduce("count", stage_gaps, u)
-        eq, gap = counted["sum_eq"], counted["sum_gap"]
-    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg)
+    u, n_p, w_p, n_pos = distinct_levels(part, weighted, floor)
+    eq, gap = gap_counts(runner, gaps, u, n_neg)
+    levels = {"u": u, "n_p": n_p, "w_p": w_p, "eq": eq, "gap": gap}
+    del u, n_p, w_p, eq, gap
+    return cumulate(levels, n_pos, n_neg, need_thresholds)
 
 
-def pixel_counts(runner: Any) -> tuple[_Counts, dict[str, Any]]:
+def pixel_counts(runner: Any, need_thresholds: bool = True) -> tuple[_Counts, dict[str, Any]]:
     """Counts at the positives' thresholds (pass 1 and 2), and pass 1's result."""
     part = runner.map_reduce("positives", stage_positives, False, False)
-    return counts_from_positives(runner, part, False), part
+    return counts_from_positives(runner, part, False, need_thresholds=need_thresholds), part
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,11 +201,11 @@ def pixel_counts(runner: Any) -> tuple[_Counts, dict[str, Any]]:
 
 
 def auroc(runner: Any, max_fpr: float | None) -> float:
-    return _auroc_from_counts(pixel_counts(runner)[0], max_fpr)
+    return auroc_consuming([pixel_counts(runner, False)[0]], max_fpr)
 
 
 def aupr(runner: Any) -> float:
-    return _aupr_from_counts(pixel_counts(runner)[0])
+    return _aupr_from_counts(pixel_counts(runner, False)[0])
 
 
 def f1_max(runner: Any) -> tuple[float, float]:
@@ -159,13 +232,47 @@ def pro(runner: Any, threshold: float) -> float:
     return float(np.mean(detected / sizes))
 
 
+def counts_for_cut(
+    runner: Any, stage: Any, params: tuple[Any, ...], part: dict[str, Any], gaps: Any, limit: float
+) -> _Counts:
+    """Weighted counts for the areas up to `limit` (AU-PRO, AU-sPRO), from pass 1's `part`.
+
+    Only the positives at or above the sampled background floor are kept (the in-memory
+    ``_pro._counts_for_cut``, same areas to the last bit); when the counts show the curve does
+    not pass `limit` above the floor (a poor sample), pass 1 is read again and every positive
+    is counted.
+    """
+    n_neg = int(part["sum_neg"])
+    floor = background_floor(part, limit, n_neg)
+    c = counts_from_positives(runner, part, True, gaps, need_thresholds=False, floor=floor)
+    if floor is None or floor_held(c.fp, limit, n_neg):
+        return c
+    del c
+    part = runner.map_reduce("positives again", stage, *params)
+    return counts_from_positives(runner, part, True, gaps, need_thresholds=False)
+
+
 def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
-    part = runner.map_reduce("positives", stage_positives, True, False)
+    params = (True, False, True)
+    part = runner.map_reduce("positives", stage_positives, *params)
     check_image_size(part)
     n_regions = int(part["sum_regions"])
     if _aupro_undefined(n_regions, int(part["sum_neg"])):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = counts_from_positives(runner, part, True)
-        areas = _areas_from_counts(c, n_regions, limits)
+        c = [counts_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))]
+        del part
+        areas = areas_consuming(c, n_regions, limits)
+    return areas[0] if one else areas
+
+
+def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
+    part = runner.map_reduce("positives", stage_spro_positives)
+    n_channels = int(part["sum_channels"])
+    if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
+        areas: tuple[float, ...] = (float("nan"),) * len(limits)
+    else:
+        c = [counts_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))]
+        del part
+        areas = areas_consuming(c, n_channels, limits)
     return areas[0] if one else areas

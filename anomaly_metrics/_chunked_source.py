@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._spro import _check_channels
 from ._validation import check_maps_and_masks, check_scores_and_labels
 
 __all__ = ["ArrayChunks"]
@@ -39,7 +40,8 @@ def merge_parts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         if key.startswith("cat_"):
             out[key] = [*x, *y]
         elif key.startswith("sum_"):
-            out[key] = x + y
+            # int64 sums, also of blocks' int32 counts (a block cannot overflow them, a sum can)
+            out[key] = np.add(x, y, dtype=np.int64) if _int32(x) or _int32(y) else x + y
         elif key.startswith("min_"):
             out[key] = min(x, y)
         elif key.startswith("max_"):
@@ -49,6 +51,10 @@ def merge_parts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         else:  # pragma: no cover - a programming error in a stage
             raise AssertionError(f"partial result key {key!r} has no merge rule")
     return out
+
+
+def _int32(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == np.int32
 
 
 def check_chunk(kind: str, values: Any, labels: Any) -> tuple[NDArray[Any], NDArray[np.bool_]]:
@@ -63,9 +69,43 @@ def check_chunk(kind: str, values: Any, labels: Any) -> tuple[NDArray[Any], NDAr
 
 
 def run_stage(kind: str, stage: _Stage, values: Any, labels: Any, *params: Any) -> dict[str, Any]:
-    """``stage`` of one raw chunk, checked first (the unit of work of every pass)."""
+    """``stage`` of one raw chunk, checked first (the unit of work of every pass).
+
+    ``kind="channels"`` (AU-sPRO): `labels` is the pair ``(channels, saturation_areas)`` and
+    the stage gets the chunk's checked ``_Channels`` alone.
+    """
+    if kind == "channels":
+        return stage(_check_channels(values, *labels), *params)
     v, y = check_chunk(kind, values, labels)
     return stage(v, y, *params)
+
+
+def unpack_chunk(kind: str, chunk: Any, i: int) -> tuple[Any, Any]:
+    """``(values, labels)`` of chunk `i` as `run_stage` takes them, or a precise TypeError."""
+    if kind == "channels":
+        items = tuple(chunk) if isinstance(chunk, (tuple, list)) else ()
+        if len(items) == 2:
+            return items[0], (items[1], None)
+        if len(items) == 3:
+            return items[0], (items[1], items[2])
+        raise TypeError(
+            "`source` must yield (anomaly_maps, channels) pairs or (anomaly_maps, channels, "
+            f"saturation_areas) triples, got {_describe(chunk)} as chunk {i}."
+        )
+    try:
+        values, labels = chunk
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"`source` must yield (anomaly_maps, masks) pairs, got {type(chunk).__name__} "
+            f"as chunk {i}."
+        ) from err
+    return values, labels
+
+
+def _describe(chunk: Any) -> str:
+    if isinstance(chunk, (tuple, list)):
+        return f"a {type(chunk).__name__} of {len(chunk)}"
+    return type(chunk).__name__
 
 
 def _is_array_like(x: Any) -> bool:
@@ -138,17 +178,23 @@ class ArrayChunks:
             del maps, gt
 
 
-def as_source(source: Any) -> Iterable[tuple[Any, Any]]:
+def as_source(source: Any, kind: str = "maps") -> Iterable[tuple[Any, Any]]:
     """`source` as a re-iterable of ``(values, labels)`` chunks, or a precise error."""
-    if isinstance(source, tuple) and len(source) == 2 and all(map(_is_array_like, source)):
+    if kind == "channels":  # ragged ground truth: chunks only, never a pair of arrays
+        if isinstance(source, (str, os.PathLike, np.ndarray)) or not hasattr(source, "__iter__"):
+            raise TypeError(
+                "`source` must be a re-iterable of (anomaly_maps, channels) or (anomaly_maps, "
+                f"channels, saturation_areas) chunks (a list, ...), got {type(source).__name__}."
+            )
+    elif isinstance(source, tuple) and len(source) == 2 and all(map(_is_array_like, source)):
         return ArrayChunks(*source)
-    if isinstance(source, (str, os.PathLike, np.ndarray)):
+    elif isinstance(source, (str, os.PathLike, np.ndarray)):
         raise TypeError(
             "`source` must be a re-iterable of (anomaly_maps, masks) chunks or a pair of "
             f"arrays / .npy paths, got a single {type(source).__name__}: pass "
             "`(maps_path, masks_path)`."
         )
-    if not hasattr(source, "__iter__"):
+    elif not hasattr(source, "__iter__"):
         raise TypeError(
             "`source` must be a re-iterable of (anomaly_maps, masks) chunks (a list, an "
             f"ArrayChunks, ...), got {type(source).__name__}."
@@ -177,10 +223,13 @@ class LocalRunner:
         kind: str,
         on_pass: Callable[[str, int | None], Callable[[], None]] | None = None,
     ) -> None:
-        self.source = as_source(source)
+        self.source = as_source(source, kind)
         self.kind = kind
         self.on_pass = on_pass
         self.passes = 0
+
+    # stages may count into accumulators passed as parameters (pass 2's GapCounts)
+    counts_in_place = True
 
     def map_reduce(self, name: str, stage: _Stage, *params: Any) -> dict[str, Any]:
         """``stage`` of every chunk, merged in chunk order (one read of the source)."""
@@ -189,13 +238,7 @@ class LocalRunner:
         tick = self.on_pass(name, total) if self.on_pass is not None else None
         merged: dict[str, Any] | None = None
         for i, chunk in enumerate(self.source):
-            try:
-                values, labels = chunk
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"`source` must yield (anomaly_maps, masks) pairs, got {type(chunk).__name__} "
-                    f"as chunk {i}."
-                ) from err
+            values, labels = unpack_chunk(self.kind, chunk, i)
             part = run_stage(self.kind, stage, values, labels, *params)
             del chunk, values, labels  # not alive while the next chunk is read
             merged = part if merged is None else merge_parts(merged, part)

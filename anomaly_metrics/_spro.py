@@ -207,11 +207,12 @@ def _capped_weights(ch: _Channels) -> NDArray[np.float64]:
     return np.concatenate(parts) if parts else np.zeros(0, np.float64)
 
 
-def _spro_undefined(ch: _Channels, what: str) -> bool:
-    if ch.n_channels == 0:
+def _spro_undefined(n_channels: int, n_background: int, what: str) -> bool:
+    """Warn and return True when `what` is undefined (no channel, or no pixel outside them)."""
+    if n_channels == 0:
         warn_undefined(f"No defect channel in `channels`: {what} is undefined (nan).")
         return True
-    if ch.n_background == 0:
+    if n_background == 0:
         warn_undefined(f"No pixel outside the channels: {what} is undefined (nan).")
         return True
     return False
@@ -331,7 +332,7 @@ def spro_curve(
     """
     limit = check_fraction(fpr_limit, "fpr_limit", low_open=True)
     ch = _check_channels(anomaly_maps, channels, saturation_areas)
-    _spro_undefined(ch, "the sPRO curve")
+    _spro_undefined(ch.n_channels, ch.n_background, "the sPRO curve")
     weights = _capped_weights(ch)
     dtype = np.result_type(*(s.dtype for s in ch.scores))
     scores = np.concatenate([s.astype(dtype, copy=False) for s in ch.scores])
@@ -397,7 +398,7 @@ def auspro(
     """
     limits, one = _check_fpr_limits(fpr_limit)
     ch = _check_channels(anomaly_maps, channels, saturation_areas)
-    if _spro_undefined(ch, "AU-sPRO"):
+    if _spro_undefined(ch.n_channels, ch.n_background, "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
         c = _counts_for_cut(ch.scores, ch.union, _capped_weights(ch), ch.n_background, max(limits))

@@ -8,7 +8,10 @@ holding in memory only the positives (a number per defect pixel) and a chunk or 
   chunks: ``(B, H, W)`` / ``(B, 1, H, W)`` maps of one image size (for the ranking metrics:
   ``(scores, labels)`` of any matching shapes);
 * a pair ``(maps, masks)`` of arrays, ``np.memmap`` or ``.npy`` paths, or an
-  :class:`ArrayChunks` of them, read a chunk of images at a time.
+  :class:`ArrayChunks` of them, read a chunk of images at a time;
+* for :func:`auspro` (MVTec LOCO AD), a re-iterable of ``(anomaly_maps, channels)`` or
+  ``(anomaly_maps, channels, saturation_areas)`` chunks, each as
+  :func:`anomaly_metrics.auspro` takes its arguments.
 
 The counting primitive does not need the negatives in memory: pass 1 gathers the positives (the
 defect pixels), which are sorted; pass 2 counts every chunk's negatives into the gaps between
@@ -40,6 +43,7 @@ __all__ = [
     "aupr",
     "aupro",
     "auroc",
+    "auspro",
     "evaluate",
     "f1_adaptive_threshold",
     "f1_max",
@@ -141,9 +145,12 @@ def pro(source: Any, threshold: float = 0.5) -> float:
 def aupro(source: Any, *, fpr_limit: float | Iterable[float] = 0.3) -> float | tuple[float, ...]:
     """:func:`anomaly_metrics.aupro` of a re-iterable source of ``(anomaly_maps, masks)`` chunks.
 
-    Pass 1 labels each chunk's regions and keeps the region pixels' scores with their weight
-    ``1 / region size``; pass 2 counts the background into their gaps. A sequence of limits
-    gives one area per limit from the same two reads.
+    Pass 1 labels each chunk's regions and keeps the region pixels' scores with their region
+    (the weight ``1 / region size`` is made after the sort) and a sample of the background;
+    pass 2 counts the background into the gaps of the region pixels' distinct scores above
+    the sample's floor, as the in-memory function does (when the counts show that floor was
+    too high, both passes run again over every region pixel). A sequence of limits gives one
+    area per limit from the same reads.
 
     Examples
     --------
@@ -158,6 +165,65 @@ def aupro(source: Any, *, fpr_limit: float | Iterable[float] = 0.3) -> float | t
     """
     limits, one = _check_fpr_limits(fpr_limit)
     return _chunked_metrics.aupro(LocalRunner(source, "maps"), limits, one)
+
+
+def auspro(source: Any, *, fpr_limit: float | Iterable[float] = 0.05) -> float | tuple[float, ...]:
+    """:func:`anomaly_metrics.auspro` of a re-iterable source of chunks of defect channels.
+
+    Parameters
+    ----------
+    source : re-iterable of (anomaly_maps, channels) or (anomaly_maps, channels, saturation_areas)
+        Chunks of images, each as :func:`anomaly_metrics.auspro` takes its arguments: maps
+        ``(B, H, W)`` (or a list of ``(H, W)`` maps), a list of ``B`` ``(C_i, H, W)`` bool
+        channel stacks (or None), and optionally a list of ``B`` arrays of ``C_i`` saturation
+        areas (a pair: each channel's own area). Read twice.
+    fpr_limit : float in (0, 1], or a sequence of them, default 0.05
+        As in :func:`anomaly_metrics.auspro` (one area per limit from the same two reads).
+
+    Returns
+    -------
+    float, or tuple of float
+        ``anomaly_metrics.auspro`` of the concatenated chunks (their saturation areas
+        concatenated likewise), bit for bit.
+
+    Raises
+    ------
+    TypeError
+        A one-shot iterator or generator, a chunk that is not a pair or a triple, or the
+        errors of :func:`anomaly_metrics.auspro` for a chunk.
+    ValueError
+        No chunk, or the errors of :func:`anomaly_metrics.auspro` for a chunk (image indices
+        in the messages count from the chunk's first image).
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        No channel in any chunk, or no pixel outside the channels (the result is nan).
+
+    Notes
+    -----
+    Pass 1 checks each chunk and keeps its channel pixels' scores with their capped weights
+    (each channel's pixels ranked within their image, so chunks never split a channel) and a
+    sample of the other pixels; pass 2 counts the pixels outside every channel into the gaps
+    of the sorted distinct scores above the sample's floor (as :func:`aupro`). There is no
+    Dask version: the channels are ragged per-image stacks that a Dask array cannot hold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anomaly_metrics as am
+    >>> from anomaly_metrics import out_of_core
+    >>> maps = np.array([[[0.9, 0.8, 0.1, 0.2]], [[0.3, 0.7, 0.6, 0.1]]])
+    >>> channels = [np.array([[[1, 1, 0, 0]]], bool), np.zeros((0, 1, 4), bool)]
+    >>> chunks = [(maps[:1], channels[:1], [[1]]), (maps[1:], channels[1:], [[]])]
+    >>> out_of_core.auspro(chunks, fpr_limit=1.0)
+    1.0
+    >>> out_of_core.auspro(chunks, fpr_limit=(0.5, 1.0)) == am.auspro(
+    ...     maps, channels, saturation_areas=[[1], []], fpr_limit=(0.5, 1.0))
+    True
+    """
+    limits, one = _check_fpr_limits(fpr_limit)
+    return _chunked_metrics.auspro(LocalRunner(source, "channels"), limits, one)
 
 
 def pimo_curves(source: Any, *, num_thresholds: int | None = 300_000) -> PimoCurves:

@@ -2,24 +2,27 @@
 
 ``python -m bench.out_of_core --pixels 2**30`` writes an MVTec-like test set of that many
 pixels to disk as two ``.npy`` files (float32 maps, bool masks; a third of the images
-anomalous, defects a few percent of their pixels), then runs ``evaluate`` on it (pixel AUROC,
-AU-PRO, AUPIMO) three ways, each in a fresh process:
+anomalous, defects a few percent of their pixels), then runs each metric (``--metrics``:
+``evaluate`` of pixel AUROC, AUPR, AU-PRO and AUPIMO; pixel ``auroc``; ``aupro``; ``aupimo``
+with 300k linspace thresholds; ``aupimo-exact``) three ways, each run in a fresh process:
 
-* in memory: ``np.load`` of both files, then :func:`anomaly_metrics.evaluate`;
-* out of core: :func:`anomaly_metrics.out_of_core.evaluate` on the two paths;
-* Dask: :func:`anomaly_metrics.dask.evaluate` on a ``LocalCluster`` of 2 worker processes,
-  each block read from the files by its task.
+* in memory: ``np.load`` of both files, then the function of :mod:`anomaly_metrics`;
+* out of core: the function of :mod:`anomaly_metrics.out_of_core` on the two paths;
+* Dask: the function of :mod:`anomaly_metrics.dask` on a ``LocalCluster`` of 2 worker
+  processes, each block read from the files by its task.
 
 It reports wall time, throughput (pixels per second) beside ``np.sort``'s on the same pixels,
 and the peak growth of the process's resident set over its state after a warm-up (sampled
-every 2 ms; for Dask that of the client, and the largest worker's lifetime peak RSS, which
-includes its imports and kernel loading), and checks that the three results are equal. A memory test is a
-measurement, not a unit test: this script is not run by the test suite.
+every 2 ms; for Dask that of the client, and of the largest worker, sampled the same way
+inside each worker, beside that worker's lifetime peak RSS, which includes its imports and
+kernel loading), and checks that the three results of each metric are equal. A memory test is
+a measurement, not a unit test: this script is not run by the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -29,8 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-_METRICS = ["pixel_auroc", "pixel_aupr", "aupro", "aupimo"]
 
 
 def _pixels(text: str) -> int:
@@ -68,20 +69,82 @@ def write_set(folder: Path, pixels: int, side: int, seed: int = 0) -> tuple[Path
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import builtins, hashlib, json, os, sys, threading, time
 import numpy as np
 import anomaly_metrics as am
 from anomaly_metrics import out_of_core
 
-mode, maps_path, masks_path = sys.argv[1:4]
-metrics = json.loads(sys.argv[4])
+mode, metric, maps_path, masks_path = sys.argv[1:5]
+block_pixels = int(sys.argv[5])
+
+
+def options(warm):
+    # the warm-up set is too small for AUPIMO's default bounds: reachable ones there
+    return {"fpr_bounds": (1e-2, 1e-1)} if warm and metric.startswith("aupimo") else {}
+
+
+def call(module, maps, masks, warm=False):
+    if metric == "evaluate":
+        return module.evaluate(maps, masks, metrics=["pixel_auroc", "pixel_aupr", "aupro", "aupimo"])
+    if metric == "aupimo-exact":
+        return module.aupimo(maps, masks, num_thresholds=None, **options(warm))
+    return getattr(module, metric)(maps, masks, **options(warm))
+
+
+def _ooc(maps, masks, warm=False):
+    source = out_of_core.ArrayChunks(maps, masks)
+    if metric == "evaluate":
+        return out_of_core.evaluate(source, metrics=["pixel_auroc", "pixel_aupr", "aupro", "aupimo"])
+    if metric == "aupimo-exact":
+        return out_of_core.aupimo(source, num_thresholds=None, **options(warm))
+    return getattr(out_of_core, metric)(source, **options(warm))
+
+
+def canonical(r):
+    if isinstance(r, dict):
+        return {k: repr(v) for k, v in r.items()}
+    if isinstance(r, float):
+        return {metric: repr(r)}
+    digest = hashlib.sha1(np.ascontiguousarray(r.per_image).tobytes()).hexdigest()[:12]
+    return {metric: repr(r.mean), "per_image": digest, "num_points": r.num_points}
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def start_sampler():  # the peak of the resident set, sampled every 2 ms until stopped
+    state = {"base": rss(), "peak": 0, "done": threading.Event()}
+
+    def sample():
+        while not state["done"].is_set():
+            state["peak"] = max(state["peak"], rss())
+            state["done"].wait(0.002)
+
+    state["thread"] = threading.Thread(target=sample, daemon=True)
+    state["thread"].start()
+    builtins._bench_sampler = state
+    return True
+
+
+def stop_sampler():
+    state = builtins._bench_sampler
+    state["done"].set()
+    state["thread"].join()
+    return (max(state["peak"], rss()) - state["base"]) / 2**20
+
+
 # warm up: compile or load every kernel on a tiny set, so that the peak measured is the data's
 rng = np.random.default_rng(0)
 wm = rng.random((6, 64, 64)).astype(np.float32)
 wk = np.zeros(wm.shape, bool)
 wk[3:, 10:20, 10:20] = True
-am.evaluate(wm, wk, metrics=metrics)
-out_of_core.evaluate([(wm[:3], wk[:3]), (wm[3:], wk[3:])], metrics=metrics)
+import warnings
+warnings.simplefilter("ignore")
+if mode != "np.sort":
+    call(am, wm, wk, warm=True)
+    _ooc(wm, wk, warm=True)
 extra = {}
 if mode == "dask":
     import dask
@@ -94,9 +157,9 @@ if mode == "dask":
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
-    amd.evaluate(da.from_array(wm, chunks=3), da.from_array(wk, chunks=3), metrics=metrics)
+    call(amd, da.from_array(wm, chunks=3), da.from_array(wk, chunks=3), warm=True)
     shape = np.load(maps_path, mmap_mode="r").shape
-    step = max(1, (1 << 24) // (shape[1] * shape[2]))
+    step = max(1, block_pixels // (shape[1] * shape[2]))
 
     def stack(path, dtype):
         blocks = [
@@ -106,53 +169,77 @@ if mode == "dask":
         ]
         return da.concatenate(blocks)
 
-import os, threading
+    client.run(start_sampler)
 
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-peak = [0]
-done = threading.Event()
-
-def sample():  # the peak of the resident set, sampled every 2 ms during the run
-    while not done.is_set():
-        peak[0] = max(peak[0], rss())
-        done.wait(0.002)
-
-base = rss()
-sampler = threading.Thread(target=sample, daemon=True)
-sampler.start()
+start_sampler()
 t0 = time.perf_counter()
 if mode == "memory":
-    result = am.evaluate(np.load(maps_path), np.load(masks_path), metrics=metrics)
+    result = call(am, np.load(maps_path), np.load(masks_path))
 elif mode == "out-of-core":
-    result = out_of_core.evaluate((maps_path, masks_path), metrics=metrics)
+    result = _ooc(maps_path, masks_path)
 elif mode == "dask":
-    result = amd.evaluate(stack(maps_path, np.float32), stack(masks_path, bool), metrics=metrics)
+    result = call(amd, stack(maps_path, np.float32), stack(masks_path, bool))
+    growth = client.run(stop_sampler)
     peaks = client.run(lambda: __import__("resource").getrusage(0).ru_maxrss)
+    extra["worker_growth_mb"] = max(growth.values())
     extra["worker_peak_rss_mb"] = max(peaks.values()) / 1024
 else:
-    sorted_ = np.sort(np.load(maps_path).reshape(-1))
+    np.sort(np.load(maps_path).reshape(-1))
     result = {}
 wall = time.perf_counter() - t0
-done.set()
-sampler.join()
-growth = (max(peak[0], rss()) - base) / 2**20
-print(json.dumps({"result": {k: repr(v) for k, v in result.items()}, "wall_s": wall,
-                  "peak_rss_growth_mb": growth, **extra}))
+growth = stop_sampler()
+print(json.dumps({"result": canonical(result), "wall_s": wall, "peak_rss_growth_mb": growth,
+                  **extra}))
 """
 
+_ALL_METRICS = ("evaluate", "auroc", "aupro", "aupimo", "aupimo-exact")
 
-def run_mode(mode: str, maps_path: Path, masks_path: Path) -> dict:
+
+def run_mode(
+    mode: str, metric: str, maps_path: Path, masks_path: Path, block_pixels: int = 1 << 24
+) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(maps_path), str(masks_path), json.dumps(_METRICS)],
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            mode,
+            metric,
+            str(maps_path),
+            str(masks_path),
+            str(block_pixels),
+        ],
         capture_output=True,
         text=True,
-        check=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"{mode} {metric} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _table(pixels: int, rows: list[dict]) -> list[str]:
+    sort_wall = next((r["wall_s"] for r in rows if r["mode"] == "np.sort"), None)
+    memory = {r["metric"]: r["wall_s"] for r in rows if r["mode"] == "memory"}
+    lines = [
+        "| metric | path | wall (s) | x in memory | Mpixels/s | x np.sort | peak RSS growth (MiB) "
+        "| worker growth / lifetime peak (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        wall = r["wall_s"]
+        ratio = memory.get(r["metric"])
+        worker = ""
+        if "worker_growth_mb" in r:
+            worker = f"{r['worker_growth_mb']:,.0f} / {r['worker_peak_rss_mb']:,.0f}"
+        lines.append(
+            f"| {r['metric']} | {r['mode']} | {wall:.2f} | "
+            f"{'' if ratio is None or r['mode'] == 'memory' else f'{wall / ratio:.2f}x'} | "
+            f"{pixels / wall / 1e6:.1f} | "
+            f"{'' if sort_wall is None else f'{wall / sort_wall:.2f}x'} | "
+            f"{r['peak_rss_growth_mb']:,.0f} | {worker} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,35 +247,79 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pixels", type=_pixels, default=1 << 26, help="e.g. 2**30 (4.3 GB)")
     parser.add_argument("--side", type=int, default=512, help="image side (MVTec-like: 512)")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the .npy files")
-    parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster run")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="write the files into --dir itself and keep them (reused when they match)",
+    )
+    parser.add_argument(
+        "--metrics",
+        default=",".join(_ALL_METRICS),
+        help=f"comma-separated, from {', '.join(_ALL_METRICS)} (default: all)",
+    )
+    parser.add_argument(
+        "--paths",
+        default="memory,out-of-core,dask",
+        help="comma-separated, from memory, out-of-core, dask (np.sort always runs)",
+    )
+    parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster runs")
+    parser.add_argument(
+        "--block-pixels", type=_pixels, default=1 << 24, help="pixels per Dask block (whole images)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+    metrics = [m for m in args.metrics.split(",") if m]
+    paths = [p for p in args.paths.split(",") if p and not (args.no_dask and p == "dask")]
+    bad = sorted(set(metrics) - set(_ALL_METRICS)) + sorted(
+        set(paths) - {"memory", "out-of-core", "dask"}
+    )
+    if bad:
+        parser.error(f"unknown metric or path: {', '.join(bad)}")
+    with contextlib.ExitStack() as stack:
+        if args.keep_data:
+            if args.dir is None:
+                parser.error("--keep-data needs --dir")
+            folder = args.dir
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.dir)))
         t0 = time.perf_counter()
-        maps_path, masks_path, n = write_set(Path(tmp), args.pixels, args.side)
+        maps_path, masks_path, n = _data(folder, args.pixels, args.side, args.keep_data)
         pixels = n * args.side * args.side
         print(
             f"# out of core: {n} images of {args.side}x{args.side} = {pixels:,} pixels "
-            f"({pixels * 4 / 2**30:.2f} GiB float32), written in {time.perf_counter() - t0:.1f} s\n"
+            f"({pixels * 4 / 2**30:.2f} GiB float32), ready in {time.perf_counter() - t0:.1f} s\n",
+            flush=True,
         )
-        modes = ["np.sort", "memory", "out-of-core"] + ([] if args.no_dask else ["dask"])
-        rows = {mode: run_mode(mode, maps_path, masks_path) for mode in modes}
-    results = {m: r["result"] for m, r in rows.items() if m != "np.sort"}
-    equal = len({json.dumps(r, sort_keys=True) for r in results.values()}) == 1
-    print("| path | wall (s) | Mpixels/s | peak RSS growth (MiB) | worker peak RSS (MiB) |")
-    print("|---|---:|---:|---:|---:|")
-    for mode, r in rows.items():
-        worker = r.get("worker_peak_rss_mb")
-        print(
-            f"| {mode} | {r['wall_s']:.2f} | {pixels / r['wall_s'] / 1e6:.1f} | "
-            f"{r['peak_rss_growth_mb']:.0f} | {'' if worker is None else f'{worker:.0f}'} |"
-        )
-    print(f"\nmaps: {pixels * 4 / 2**20:.0f} MiB; results equal across paths: {equal}")
-    for name, value in results["memory"].items():
-        print(f"- {name}: {value}")
+        rows = [{"mode": "np.sort", "metric": "", **run_mode("np.sort", "", maps_path, masks_path)}]
+        for metric in metrics:
+            for mode in paths:
+                row = run_mode(mode, metric, maps_path, masks_path, args.block_pixels)
+                rows.append({"mode": mode, "metric": metric, **row})
+                print(f"  {metric} / {mode}: {rows[-1]['wall_s']:.1f} s", file=sys.stderr)
+    equal = True
+    for metric in metrics:
+        got = {json.dumps(r["result"], sort_keys=True) for r in rows if r["metric"] == metric}
+        equal = equal and len(got) == 1
+    print("\n".join(_table(pixels, rows)))
+    print(f"\nmaps: {pixels * 4 / 2**20:,.0f} MiB; results equal across paths: {equal}")
+    for r in rows:
+        if r["mode"] == "memory":
+            print(f"- {r['metric']}: {r['result']}")
     if args.json is not None:
         args.json.write_text(json.dumps({"pixels": pixels, "rows": rows, "equal": equal}, indent=1))
     return 0 if equal else 1
+
+
+def _data(folder: Path, pixels: int, side: int, reuse: bool) -> tuple[Path, Path, int]:
+    """The data set in `folder`: reused when asked and its shape matches, else written."""
+    n = max(2, pixels // (side * side))
+    maps_path, masks_path = folder / "maps.npy", folder / "masks.npy"
+    if reuse and maps_path.exists() and masks_path.exists():
+        shape = np.load(maps_path, mmap_mode="r").shape
+        if shape == (n, side, side) and np.load(masks_path, mmap_mode="r").shape == shape:
+            return maps_path, masks_path, n
+    return write_set(folder, pixels, side)
 
 
 if __name__ == "__main__":

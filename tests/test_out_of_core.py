@@ -154,3 +154,71 @@ def test_options_are_checked_before_reading():
         out_of_core.evaluate(bad, metrics=["nope"])
     with pytest.raises(ValueError, match="threshold"):
         out_of_core.pro(bad, threshold=float("nan"))
+
+
+def _reference_gaps(u, values):
+    """Ties and gaps of `values` against ascending distinct `u`, from the definition."""
+    at = np.searchsorted(u, values.astype(np.float64), side="left")
+    inside = at < u.size
+    tie = np.zeros(values.size, bool)
+    tie[inside] = u[at[inside]] == values[inside].astype(np.float64)
+    eq = np.bincount(at[tie], minlength=u.size)
+    gap = np.bincount(at[~tie], minlength=u.size + 1)
+    return eq, gap
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_gap_counts_in_place_over_chunks_and_threads(n_threads):
+    from anomaly_metrics._chunked_counts import GapCounts
+    from anomaly_metrics._parallel import SCORES_PER_WORKER, threads
+
+    rng = np.random.default_rng(5)
+    n = 2 * SCORES_PER_WORKER + 12_345  # enough values for several worker spans
+    values = (rng.integers(0, 3000, n) / 997.0).astype(np.float32)
+    labels = rng.random(n) < 0.01
+    u = np.unique(values[labels].astype(np.float64))[5:-5]  # values fall below and above too
+    counter = GapCounts(u)
+    with threads(n_threads):
+        for a, b in ((0, 1000), (1000, n - 7), (n - 7, n)):  # chunks of very different sizes
+            counter.count([(values[a:b], labels[a:b])])
+    eq, gap = counter.totals()
+    want_eq, want_gap = _reference_gaps(u, values[~labels])
+    np.testing.assert_array_equal(eq, want_eq)
+    np.testing.assert_array_equal(gap, want_gap)
+    assert eq.dtype == gap.dtype == np.int64
+
+
+def test_block_counts_are_widened_when_merged():
+    from anomaly_metrics._chunked_source import merge_parts
+
+    big = np.array([2**31 - 1, 5], np.int32)
+    merged = merge_parts({"sum_eq": big}, {"sum_eq": big.copy()})
+    assert merged["sum_eq"].dtype == np.int64
+    assert merged["sum_eq"].tolist() == [2**32 - 2, 10]
+    again = merge_parts(merged, {"sum_eq": big})
+    assert again["sum_eq"].tolist() == [3 * (2**31 - 1), 15]
+
+
+def test_aupro_floor_that_fails_its_check_reads_again(monkeypatch):
+    import anomaly_metrics._chunked_metrics as chunked
+    from anomaly_metrics._chunked_source import LocalRunner
+
+    rng = np.random.default_rng(11)
+    maps = rng.random((6, 16, 16)).astype(np.float32)
+    masks = np.zeros(maps.shape, bool)
+    masks[3:, 4:9, 5:11] = True
+    maps[masks] += 0.2
+    want = am.aupro(maps, masks, fpr_limit=(0.05, 0.3))
+    reads = []
+
+    def progress(name, total):
+        reads.append(name)
+        return lambda: None
+
+    source = ArrayChunks(maps, masks, images_per_chunk=2)
+    assert out_of_core.aupro(source, fpr_limit=(0.05, 0.3)) == want  # the sampled floor holds
+    # a floor far too high (a poor sample): the counts fail the check, every positive is counted
+    monkeypatch.setattr(chunked, "background_floor", lambda *a: float(maps.max()))
+    runner = LocalRunner(source, "maps", on_pass=progress)
+    assert chunked.aupro(runner, (0.05, 0.3), False) == want
+    assert reads == ["positives", "count", "positives again", "count"]

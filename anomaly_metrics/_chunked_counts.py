@@ -1,0 +1,302 @@
+"""The counting primitive of the chunked metrics, holding as little as it can at each step.
+
+:func:`_counts._binary_counts` split over two passes (:mod:`._chunked_metrics`), written for
+data whose positives alone fill much of the memory: the same integers and the same float
+operations, but every array is dropped as soon as the next step no longer needs it.
+
+* Pass 1's per-chunk lists are concatenated into one preallocated array, each part freed once
+  copied (never the list and the concatenation whole at once).
+* AU-PRO's positives carry an int32 region id (global over the chunks) and each region its size
+  until after the sort; the float64 weight ``1 / size`` is made in sorted order (the same
+  value per pixel as the in-memory ``1.0 / sizes[ids]``).
+* Pass 2, run locally, counts every chunk into one pair of int64 tie / gap arrays per worker
+  thread for the whole pass (:class:`GapCounts`), not new arrays per chunk and per thread that
+  are then added; on Dask each block returns int32 counts (a block has fewer than 2**31 pixels)
+  that the reduction adds into int64.
+* AU-PRO and AU-sPRO keep only the positives at or above a *floor* (:func:`background_floor`)
+  when the curve is sure to cross the FPR limit above it (the in-memory ``_counts_for_cut``):
+  pass 2 then sorts only the background pixels above the floor and merely counts the rest.
+* The cumulated counts are made one array at a time, each input freed as it is used, and the
+  thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas
+  (:func:`auroc_consuming`, :func:`areas_consuming`) free the counts once their polyline is
+  drawn, before the trapezoid's temporaries.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._counts import (
+    _SORT_CHUNK,
+    _Counts,
+    _gather_in_range_kernel,
+    _merge_distinct_kernel,
+    _roc_polyline,
+    _sort_and_merge,
+)
+from ._integrate import _trapezoid, _trapezoid_to
+from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
+from ._ranking import _auroc_from_counts
+
+
+def take_concat(part: dict[str, Any], key: str) -> NDArray[Any]:
+    """``np.concatenate(part.pop(key))``, each part freed as soon as it is copied."""
+    parts = part.pop(key)
+    if len(parts) == 1:
+        return parts.pop()
+    out = np.empty(sum(p.shape[0] for p in parts), np.result_type(*parts))
+    parts.reverse()
+    at = 0
+    while parts:
+        p = parts.pop()
+        out[at : at + p.shape[0]] = p
+        at += p.shape[0]
+        del p
+    return out
+
+
+def region_ids(part: dict[str, Any]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Pass 1's per-chunk region ids, numbered over all chunks (int32), and the region sizes."""
+    sizes_parts = part.pop("cat_sizes")
+    offsets = np.cumsum([0] + [s.shape[0] for s in sizes_parts])
+    sizes = np.concatenate(sizes_parts) if sizes_parts else np.zeros(0, np.int64)
+    ids_parts = part.pop("cat_ids")
+    ids = np.empty(sum(p.shape[0] for p in ids_parts), np.int32)
+    ids_parts.reverse()
+    at = 0
+    for k in range(len(ids_parts)):
+        p = ids_parts.pop()
+        np.add(p, np.int32(offsets[k]), out=ids[at : at + p.shape[0]])
+        at += p.shape[0]
+        del p
+    return ids, sizes
+
+
+def sorted_positives(
+    part: dict[str, Any], weighted: bool
+) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """Pass 1's positives sorted as ``_binary_counts`` sorts them, with their weights.
+
+    Weights come from ``cat_weights`` (per positive, float64) or from ``cat_ids`` /
+    ``cat_sizes`` (``1 / region size``); a stable argsort keeps the positives' chunk order
+    inside ties, so every per-threshold weight sum adds the same floats in the same order.
+    Pops the keys it reads from `part`.
+    """
+    pos = take_concat(part, "cat_pos")
+    if not weighted:
+        pos.sort()
+        return pos, np.empty(0, np.float64)
+    order = np.argsort(pos, kind="stable")
+    pos = pos[order]
+    if "cat_ids" in part:
+        ids, sizes = region_ids(part)
+        ids = ids[order]
+        del order
+        w = (1.0 / sizes.astype(np.float64))[ids]
+    else:
+        weights = take_concat(part, "cat_weights")
+        w = np.ascontiguousarray(weights[order], dtype=np.float64)
+    return pos, w
+
+
+# Background pixels sampled per chunk for the floor (every step-th pixel of the chunk).
+_SAMPLE_PER_CHUNK = 2048
+
+
+def background_sample(values: NDArray[Any], background: NDArray[np.bool_]) -> dict[str, Any]:
+    """A chunk's strided sample of background scores, each standing for `step` pixels."""
+    step = max(1, values.shape[0] // _SAMPLE_PER_CHUNK)
+    sample = values[::step][background[::step]]
+    return {"cat_bg_sample": [sample], "cat_bg_step": [np.full(sample.shape[0], step, np.int64)]}
+
+
+def background_floor(part: dict[str, Any], fpr_limit: float, n_background: int) -> float | None:
+    """A guess of a score with more than ``fpr_limit * n_background`` background pixels at or
+    above it, from pass 1's samples (popped from `part`), a little below the weighted
+    ``1 - fpr_limit`` quantile as the in-memory ``_pro._background_floor``; None when nothing
+    would be gained. Unverified: the counts made with it are checked (:func:`floor_held`)."""
+    sample = take_concat(part, "cat_bg_sample")
+    steps = take_concat(part, "cat_bg_step")
+    if fpr_limit >= 1.0 or n_background == 0 or sample.shape[0] == 0:
+        return None
+    need = math.floor(fpr_limit * n_background) + 1
+    share = need / n_background
+    share += 4.0 * math.sqrt(share * (1.0 - share) / sample.shape[0]) + 1.0 / sample.shape[0]
+    if share >= 1.0:
+        return None
+    order = np.argsort(sample, kind="stable")
+    cumulated = np.cumsum(steps[order])
+    k = int(np.searchsorted(cumulated, (1.0 - share) * cumulated[-1], side="left"))
+    return float(sample[order[min(k, order.shape[0] - 1)]])
+
+
+def floor_held(fp: NDArray[np.int64], fpr_limit: float, n_background: int) -> bool:
+    """Whether counts made above a floor pass `fpr_limit` (the in-memory check)."""
+    return bool(fp.size) and int(fp[-1]) >= math.floor(fpr_limit * n_background) + 1
+
+
+def distinct_levels(
+    part: dict[str, Any], weighted: bool, floor: float | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64] | None, int]:
+    """(u, n_p, w_p or None, n_pos): the positives' distinct scores (ascending) and their counts.
+
+    With `floor`, positives below it (in float64) are dropped first, as ``min_threshold`` of
+    ``_binary_counts`` drops them: ``n_pos`` counts the kept ones.
+    """
+    pos, w = sorted_positives(part, weighted)
+    if floor is not None:
+        at = pos.dtype.type(floor)
+        if float(at) == floor:  # a sampled score: always, unless dtypes differ
+            k = int(np.searchsorted(pos, at, side="left"))
+            pos = pos[k:]
+            w = w[k:] if weighted else w
+    u, n_p, w_p, n_neg = _merge_distinct_kernel(pos, w, pos[:0])
+    n_pos = int(pos.shape[0])
+    del pos, w, n_neg
+    return u, n_p, (w_p if weighted else None), n_pos
+
+
+class GapCounts:
+    """Tie and gap counts of a local pass 2, counted in place chunk after chunk.
+
+    One ``(eq, gap)`` pair per worker thread for the whole pass; each chunk's values are cut
+    into one span per worker, gathered within ``[u[0], u[-1]]`` into a sort buffer, sorted and
+    merged with ``u`` as ``_counts._count_into_gaps`` does. The counts are integers, so the
+    totals are the same whatever the split.
+    """
+
+    def __init__(self, u: NDArray[np.float64]) -> None:
+        self.u = u
+        self.acc: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+
+    def count(self, chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]]) -> None:
+        """Count the values of flat ``(values, labels)`` pairs whose label is False."""
+        u = self.u
+        m = u.shape[0]
+        total = sum(v.shape[0] for v, _ in chunks)
+        workers = num_workers(total, SCORES_PER_WORKER)
+        while len(self.acc) < workers:
+            self.acc.append((np.zeros(m, np.int64), np.zeros(m + 1, np.int64)))
+        spans = [
+            [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
+            for pieces in cut_at_batches(
+                split_range(total, workers), [v.shape[0] for v, _ in chunks]
+            )
+        ]
+        dtype = np.result_type(*(v.dtype for v, _ in chunks))
+        lo, hi = float(u[0]), float(u[-1])
+
+        def run(k: int) -> None:
+            eq, gap = self.acc[k]
+            outside = np.zeros(2, np.int64)
+            pieces = spans[k]
+            buf = np.empty(min(_SORT_CHUNK, sum(v.shape[0] for v, _ in pieces)), dtype)
+            n = 0
+            for values, labels in pieces:
+                i = 0
+                while i < values.shape[0]:
+                    i, n = _gather_in_range_kernel(
+                        values, labels, False, lo, hi, i, buf, n, outside
+                    )
+                    if n == buf.shape[0]:
+                        _sort_and_merge(buf, u, eq, gap)
+                        n = 0
+            if n:
+                _sort_and_merge(buf[:n], u, eq, gap)
+            gap[0] += outside[0]
+            gap[m] += outside[1]
+
+        if len(spans) == 1:
+            run(0)
+        else:
+            run_tasks(run, list(range(len(spans))))
+
+    def totals(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The summed counts (the per-worker arrays are released)."""
+        if not self.acc:
+            m = self.u.shape[0]
+            return np.zeros(m, np.int64), np.zeros(m + 1, np.int64)
+        eq, gap = self.acc.pop(0)
+        while self.acc:
+            e, g = self.acc.pop()
+            eq += e
+            gap += g
+            del e, g
+        return eq, gap
+
+
+def narrow(counts: NDArray[np.int64], n: int) -> NDArray[Any]:
+    """A block's counts as int32 when its `n` values cannot overflow it (the reduction widens)."""
+    return counts.astype(np.int32) if n < 1 << 31 else counts
+
+
+def cumulate(levels: dict[str, Any], n_pos: int, n_neg: int, need_thresholds: bool) -> _Counts:
+    """``_counts._cumulate`` of ``levels`` (keys u, n_p, w_p, eq, gap), consuming it.
+
+    The same integer cumsums and the same float cumsum of the weights (the only float
+    operation), one array at a time. Without `need_thresholds` the thresholds are a stand-in of
+    the same length that holds no memory (the areas read only their number).
+    """
+    u = levels.pop("u")
+    k = u.shape[0]
+    if need_thresholds:
+        thresholds = u[::-1].copy()
+    else:
+        thresholds = np.broadcast_to(np.float64(np.nan), (k,))
+    del u
+    n_p = levels.pop("n_p")
+    tp = np.cumsum(n_p[::-1])
+    del n_p
+    w_p = levels.pop("w_p")
+    tp_weight = np.cumsum(w_p[::-1]) if w_p is not None else None
+    del w_p
+    n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
+    gap = levels.pop("gap")
+    eq = levels.pop("eq")
+    # negatives above each threshold and below the previous one, plus its ties (int64 even
+    # when a single Dask block's int32 counts arrive unmerged)
+    fp = np.add(gap[:0:-1], eq[::-1], dtype=np.int64)
+    del gap
+    np.cumsum(fp, out=fp)
+    fp_above = fp - eq[::-1]
+    del eq
+    return _Counts(thresholds, tp, fp, fp_above, n_pos, n_neg, tp_weight, n_pos_weight)
+
+
+def _polyline(counts: list[_Counts], weighted: bool) -> tuple[Any, Any, int, int]:
+    """``_roc_polyline`` of the one ``_Counts`` in `counts`, which is emptied: the counts are
+    freed before the area's temporaries are made. Returns (x, y, n_pos, n_neg)."""
+    c = counts.pop()
+    x, y = _roc_polyline(c, weighted=weighted)
+    return x, y, c.n_pos, c.n_neg
+
+
+def auroc_consuming(counts: list[_Counts], max_fpr: float | None) -> float:
+    """``_ranking._auroc_from_counts`` of the one ``_Counts`` in `counts` (emptied): the same
+    polyline and float operations, without the counts alive beside the area's temporaries."""
+    c = counts[0]
+    if c.n_pos == 0 or c.n_neg == 0:
+        return _auroc_from_counts(counts.pop(), max_fpr)  # the warning and nan
+    del c
+    x, y, n_pos, n_neg = _polyline(counts, False)
+    x /= n_neg
+    y /= n_pos
+    if max_fpr is None or max_fpr == 1.0:
+        return _trapezoid(x, y)
+    partial = _trapezoid_to(x, y, max_fpr)
+    min_area = 0.5 * max_fpr**2
+    return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
+
+
+def areas_consuming(
+    counts: list[_Counts], n_units: int, limits: tuple[float, ...]
+) -> tuple[float, ...]:
+    """``_pro._areas_from_counts`` of the one ``_Counts`` in `counts` (emptied), likewise."""
+    x, y, _, n_neg = _polyline(counts, True)
+    x /= n_neg
+    y /= n_units
+    return tuple(_trapezoid_to(x, y, limit) / limit for limit in limits)
