@@ -17,9 +17,8 @@ operations, but every array is dropped as soon as the next step no longer needs 
   when the curve is sure to cross the FPR limit above it (the in-memory ``_counts_for_cut``):
   pass 2 then sorts only the background pixels above the floor and merely counts the rest.
 * The cumulated counts are made one array at a time, each input freed as it is used, and the
-  thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas
-  (:func:`auroc_consuming`, :func:`areas_consuming`) free the counts once their polyline is
-  drawn, before the trapezoid's temporaries.
+  thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas are
+  then one pass over the counts (``_integrate._polyline_area_kernel``), with no polyline.
 """
 
 from __future__ import annotations
@@ -35,12 +34,9 @@ from ._counts import (
     _Counts,
     _gather_in_range_kernel,
     _merge_distinct_kernel,
-    _roc_polyline,
     _sort_and_merge,
 )
-from ._integrate import _trapezoid, _trapezoid_to
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
-from ._ranking import _auroc_from_counts
 
 
 def take_concat(part: dict[str, Any], key: str) -> NDArray[Any]:
@@ -265,38 +261,3 @@ def cumulate(levels: dict[str, Any], n_pos: int, n_neg: int, need_thresholds: bo
     fp_above = fp - eq[::-1]
     del eq
     return _Counts(thresholds, tp, fp, fp_above, n_pos, n_neg, tp_weight, n_pos_weight)
-
-
-def _polyline(counts: list[_Counts], weighted: bool) -> tuple[Any, Any, int, int]:
-    """``_roc_polyline`` of the one ``_Counts`` in `counts`, which is emptied: the counts are
-    freed before the area's temporaries are made. Returns (x, y, n_pos, n_neg)."""
-    c = counts.pop()
-    x, y = _roc_polyline(c, weighted=weighted)
-    return x, y, c.n_pos, c.n_neg
-
-
-def auroc_consuming(counts: list[_Counts], max_fpr: float | None) -> float:
-    """``_ranking._auroc_from_counts`` of the one ``_Counts`` in `counts` (emptied): the same
-    polyline and float operations, without the counts alive beside the area's temporaries."""
-    c = counts[0]
-    if c.n_pos == 0 or c.n_neg == 0:
-        return _auroc_from_counts(counts.pop(), max_fpr)  # the warning and nan
-    del c
-    x, y, n_pos, n_neg = _polyline(counts, False)
-    x /= n_neg
-    y /= n_pos
-    if max_fpr is None or max_fpr == 1.0:
-        return _trapezoid(x, y)
-    partial = _trapezoid_to(x, y, max_fpr)
-    min_area = 0.5 * max_fpr**2
-    return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
-
-
-def areas_consuming(
-    counts: list[_Counts], n_units: int, limits: tuple[float, ...]
-) -> tuple[float, ...]:
-    """``_pro._areas_from_counts`` of the one ``_Counts`` in `counts` (emptied), likewise."""
-    x, y, _, n_neg = _polyline(counts, True)
-    x /= n_neg
-    y /= n_units
-    return tuple(_trapezoid_to(x, y, limit) / limit for limit in limits)

@@ -27,8 +27,6 @@ from numpy.typing import NDArray
 from ._chunked_counts import (
     _SAMPLE_PER_CHUNK,
     GapCounts,
-    areas_consuming,
-    auroc_consuming,
     background_floor,
     background_sample,
     cumulate,
@@ -39,8 +37,8 @@ from ._chunked_counts import (
 from ._components import _region_ids
 from ._counts import _count_into_gaps, _Counts
 from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
-from ._pro import _aupro_undefined
-from ._ranking import _aupr_from_counts
+from ._pro import _areas_from_counts, _aupro_undefined
+from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
 
@@ -201,7 +199,7 @@ def pixel_counts(runner: Any, need_thresholds: bool = True) -> tuple[_Counts, di
 
 
 def auroc(runner: Any, max_fpr: float | None) -> float:
-    return auroc_consuming([pixel_counts(runner, False)[0]], max_fpr)
+    return _auroc_from_counts(pixel_counts(runner, False)[0], max_fpr)
 
 
 def aupr(runner: Any) -> float:
@@ -260,9 +258,9 @@ def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[fl
     if _aupro_undefined(n_regions, int(part["sum_neg"])):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = [counts_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))]
+        c = counts_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))
         del part
-        areas = areas_consuming(c, n_regions, limits)
+        areas = _areas_from_counts(c, n_regions, limits)
     return areas[0] if one else areas
 
 
@@ -272,7 +270,7 @@ def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[f
     if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = [counts_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))]
+        c = counts_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))
         del part
-        areas = areas_consuming(c, n_channels, limits)
+        areas = _areas_from_counts(c, n_channels, limits)
     return areas[0] if one else areas
