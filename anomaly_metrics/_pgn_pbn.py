@@ -6,6 +6,7 @@ Industrial Anomaly Detection", CVPR 2025 VAND workshop (arXiv 2503.23451).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,25 @@ def _count_strict_kernel(scores, labels, which, threshold, below):  # pragma: no
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
-    """Linear-interpolation quantile (NumPy's default / torch.quantile), computed in float64."""
-    return float(np.quantile(values.astype(np.float64, copy=False), q))
+    """Linear-interpolation quantile (``torch.quantile``, anomalib's PGn / PBn), in float64.
+
+    Position ``q * (n - 1)`` in the sorted values, between its two neighbours ``a <= b`` with
+    weight ``w``: ``a + w * (b - a)`` when ``w < 0.5``, else ``b - (b - a) * (1 - w)``, the
+    two-sided interpolation of torch's ``lerp`` and NumPy's ``quantile`` (both agree with it to
+    the last bit or one ulp: torch may fuse the multiply-add, NumPy places the position as
+    ``n * q + (1 - q) - 1``). One rounding rule, written once, so that a threshold within an
+    ulp of a tied score is decided the same way everywhere (the reference in
+    :mod:`anomaly_metrics.testing` uses it too). Only the two neighbours are selected
+    (``np.partition``), the values are not sorted.
+    """
+    n = values.shape[0]
+    rank = q * (n - 1)
+    lo = min(math.floor(rank), n - 1)
+    hi = min(lo + 1, n - 1)
+    pair = np.partition(values, [lo, hi] if hi > lo else [lo])
+    a, b = float(pair[lo]), float(pair[hi])
+    w = rank - lo
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
 
 
 def pgn(scores: Any, labels: Any, fnr: float = 0.05) -> float:

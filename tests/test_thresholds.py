@@ -65,6 +65,22 @@ def test_pgn_pbn_equal_brute_force(problem, rate):
     )
 
 
+def test_quantile_rounding_is_one_rule_for_a_threshold_at_a_tie():
+    # the 0.2 quantile of (-16, -1, 3, 3, 18) is -4 up to rounding, and -4 is a normal score:
+    # whether it counts as "strictly below" is decided by the last bit of the threshold, so
+    # the library and the reference share one interpolation rule (torch's two-sided lerp)
+    from anomaly_metrics._pgn_pbn import _quantile
+    from anomaly_metrics.testing import reference_quantile
+
+    pos = np.array([18.0, 3.0, -1.0, -16.0, 3.0])
+    thr = _quantile(pos, 0.2)
+    assert thr == reference_quantile(pos, 0.2)
+    assert abs(thr - np.quantile(pos, 0.2)) <= np.spacing(4.0)
+    scores = np.concatenate((pos, [-4.0, -4.0, -5.0, 0.0]))
+    labels = np.array([1] * 5 + [0] * 4, bool)
+    assert am.pgn(scores, labels, fnr=0.2) == reference_pgn(scores, labels, 0.2)
+
+
 def test_pgn_pbn_large_float64_input():
     # anomalib's torch.quantile fails beyond 16M values and on float64; the core does not.
     rng = np.random.default_rng(1)

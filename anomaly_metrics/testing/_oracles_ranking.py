@@ -239,10 +239,11 @@ def reference_average_precision(scores: ArrayLike, labels: ArrayLike) -> float:
 
 
 def reference_quantile(values: Iterable[float], q: float) -> float:
-    """Linear-interpolation quantile: position ``(n - 1) q`` in the sorted values.
+    """Linear-interpolation quantile: position ``q (n - 1)`` in the sorted values.
 
-    The rule of ``numpy.quantile(method="linear")`` and ``torch.quantile``, which anomalib's
-    PGn / PBn use.
+    The rule of ``torch.quantile`` (anomalib's PGn / PBn) and ``numpy.quantile(method="linear")``:
+    the interpolation starts from the nearer of the two neighbours (both libraries agree with
+    this to the last bit or one ulp).
 
     Parameters
     ----------
@@ -261,10 +262,12 @@ def reference_quantile(values: Iterable[float], q: float) -> float:
     2.5
     """
     v = sorted(float(x) for x in values)
-    pos = (len(v) - 1) * q
+    pos = q * (len(v) - 1)
     lo = math.floor(pos)
     hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+    a, b, w = v[lo], v[hi], pos - lo
+    # from the nearer end, as torch's lerp and NumPy's quantile interpolate
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
 
 
 def reference_pgn(scores: ArrayLike, labels: ArrayLike, fnr: float = 0.05) -> float:
