@@ -244,22 +244,59 @@ def _count_into_gaps(
     return eq, gap
 
 
-def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
-    """``np.argsort(values, kind="stable")``, faster for float32: one sort of packed keys.
+def _packed_order(values: NDArray[np.float32]) -> NDArray[np.uint64]:
+    """Sorted ``key << 32 | index`` of float32 ``values`` (fewer than 2**32): the stable order.
 
     Each float32 becomes its order key (:mod:`anomaly_metrics._keys`: ``-0.0`` and ``0.0`` tie,
     as they compare equal) in the high 32 bits and its index in the low 32, so that a plain sort
-    (no indirection; NumPy's SIMD sort where the CPU has one) gives the stable order.
+    (no indirection; NumPy's SIMD sort where the CPU has one) gives ``argsort(kind="stable")``.
     """
-    n = values.shape[0]
-    if values.dtype != np.float32 or n >= 1 << 32:
-        return np.argsort(values, kind="stable")
     bits = values.view(np.int32).astype(np.int64)
     keys = np.where(bits >= 0, bits, -(bits & 0x7FFFFFFF)) + (1 << 31)  # in [0, 2**32)
-    packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+    packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(values.shape[0], dtype=np.uint64)
     del bits, keys
     packed.sort()
-    return (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+    return packed
+
+
+def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
+    """``np.argsort(values, kind="stable")``, faster for float32 (:func:`_packed_order`)."""
+    if values.dtype != np.float32 or values.shape[0] >= 1 << 32:
+        return np.argsort(values, kind="stable")
+    return (_packed_order(values) & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
+@njit(cache=True, nogil=True)
+def _distinct_packed_kernel(packed, values, weights):  # pragma: no cover - compiled
+    """Distinct values, counts and weight sums of float32 ``values`` from their packed order.
+
+    ``packed`` is :func:`_packed_order` of ``values``; ``weights`` has one weight per value. The
+    result is ``_merge_distinct_kernel(values[order], weights[order], empty)`` for the stable
+    ``order`` (the same values, the same sums added in the same order, to the last bit) without
+    the reordered copies. Inputs are not validated.
+    """
+    n = packed.shape[0]
+    m = 0
+    last = np.uint64(0)
+    for i in range(n):
+        key = packed[i] >> np.uint64(32)
+        if i == 0 or key != last:
+            m += 1
+            last = key
+    u = np.empty(m, np.float64)
+    n_p = np.zeros(m, np.int64)
+    w_p = np.zeros(m, np.float64)
+    j = -1
+    for i in range(n):
+        key = packed[i] >> np.uint64(32)
+        at = np.int64(packed[i] & np.uint64(0xFFFFFFFF))
+        if j < 0 or key != last:
+            j += 1
+            last = key
+            u[j] = np.float64(values[at])
+        n_p[j] += 1
+        w_p[j] += weights[at]
+    return u, n_p, w_p
 
 
 def _binary_counts(
@@ -304,6 +341,18 @@ def _binary_counts(
         if pos_weights is not None:
             pos_weights = pos_weights[kept]
     weighted = pos_weights is not None
+    n_pos = int(pos.size)
+    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
+    if weighted and thresholds == "positives" and pos.dtype == np.float32 and n_pos < 1 << 32:
+        # the distinct levels straight from the packed order: no reordered copies
+        w_in = np.ascontiguousarray(pos_weights, dtype=np.float64)
+        u, n_p, w_p = _distinct_packed_kernel(_packed_order(pos), pos, w_in)
+        del pos, w_in
+        if u.shape[0] == 0:
+            eq, gap = np.zeros(0, np.int64), np.array([n_neg_total], np.int64)
+        else:
+            eq, gap = _count_into_gaps(chunks, False, u)
+        return _cumulate(u, n_p, w_p, eq, gap, n_pos, n_neg_total)
     if weighted:
         order = _stable_order(pos)
         pos = pos[order]
@@ -311,7 +360,6 @@ def _binary_counts(
     else:
         pos.sort()  # a fresh array (boolean indexing copies): sorted in place
         w = np.empty(0, np.float64)
-    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
     if thresholds == "all":
         negs = [s[~y] for s, y in chunks]
         neg = np.sort(negs[0] if len(negs) == 1 else np.concatenate(negs))
@@ -326,7 +374,7 @@ def _binary_counts(
             gap = np.array([n_neg_total], np.int64)
         else:
             eq, gap = _count_into_gaps(chunks, False, u)
-    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, int(pos.size), n_neg_total)
+    return _cumulate(u, n_p, w_p if weighted else None, eq, gap, n_pos, n_neg_total)
 
 
 def _cumulate(
