@@ -29,13 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import (
-    _SORT_CHUNK,
-    _Counts,
-    _gather_in_range_kernel,
-    _merge_distinct_kernel,
-    _sort_and_merge,
-)
+from ._counts import _SORT_CHUNK, _count_span_into, _Counts, _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 
 
@@ -184,27 +178,10 @@ class GapCounts:
             )
         ]
         dtype = np.result_type(*(v.dtype for v, _ in chunks))
-        lo, hi = float(u[0]), float(u[-1])
 
         def run(k: int) -> None:
             eq, gap = self.acc[k]
-            outside = np.zeros(2, np.int64)
-            pieces = spans[k]
-            buf = np.empty(min(_SORT_CHUNK, sum(v.shape[0] for v, _ in pieces)), dtype)
-            n = 0
-            for values, labels in pieces:
-                i = 0
-                while i < values.shape[0]:
-                    i, n = _gather_in_range_kernel(
-                        values, labels, False, lo, hi, i, buf, n, outside
-                    )
-                    if n == buf.shape[0]:
-                        _sort_and_merge(buf, u, eq, gap)
-                        n = 0
-            if n:
-                _sort_and_merge(buf[:n], u, eq, gap)
-            gap[0] += outside[0]
-            gap[m] += outside[1]
+            _count_span_into(spans[k], False, u, eq, gap, dtype, _SORT_CHUNK)
 
         if len(spans) == 1:
             run(0)

@@ -184,6 +184,43 @@ def _sort_and_merge(
     _merge_count_kernel(part, u, eq, gap)
 
 
+def _count_span_into(
+    pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+    which: bool,
+    u: NDArray[np.float64],
+    eq: NDArray[Any],
+    gap: NDArray[Any],
+    dtype: Any,
+    sort_chunk: int | None = None,
+) -> None:
+    """One worker's share of :func:`_count_into_gaps`: count ``pieces`` into ``eq`` / ``gap``.
+
+    The values of each ``(values, labels)`` piece whose label is ``which`` are gathered within
+    ``[u[0], u[-1]]`` into a sort buffer of ``sort_chunk`` values (default: :data:`_SORT_CHUNK`,
+    up to one per level); each full buffer is sorted and merged with ``u``; the values outside
+    are added to ``gap[0]`` and ``gap[m]``. Inputs are not validated.
+    """
+    m = u.shape[0]
+    lo, hi = float(u[0]), float(u[-1])
+    n = sum(v.shape[0] for v, _ in pieces)
+    if sort_chunk is None:  # a merge walks the levels once: with many levels, larger sorts pay
+        sort_chunk = max(_SORT_CHUNK, min(m, _SORT_CHUNK_MAX))
+    buf = np.empty(max(1, min(sort_chunk, n)), dtype)
+    outside = np.zeros(2, np.int64)
+    k = 0
+    for values, labels in pieces:
+        i = 0
+        while i < values.shape[0]:
+            i, k = _gather_in_range_kernel(values, labels, which, lo, hi, i, buf, k, outside)
+            if k == buf.shape[0]:
+                _sort_and_merge(buf, u, eq, gap)
+                k = 0
+    if k:
+        _sort_and_merge(buf[:k], u, eq, gap)
+    gap[0] += outside[0]
+    gap[m] += outside[1]
+
+
 def _count_into_gaps(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, u: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -198,7 +235,6 @@ def _count_into_gaps(
     signed scores, massive ties). The counts are integers, so any split gives the same result.
     """
     m = u.shape[0]
-    lo, hi = float(u[0]), float(u[-1])
     total = sum(v.shape[0] for v, _ in chunks)
     workers = num_workers(total, SCORES_PER_WORKER)
     # each worker counts one contiguous span of the (virtual) concatenation into its own
@@ -219,21 +255,7 @@ def _count_into_gaps(
         counter = np.int32 if n < _INT32_COUNTS_BELOW else np.int64
         eq_c = np.zeros(m, counter)
         gap_c = np.zeros(m + 1, counter)
-        outside = np.zeros(2, np.int64)
-        # a merge walks the levels once: with many levels, fewer and larger sorts pay
-        buf = np.empty(min(max(_SORT_CHUNK, min(m, _SORT_CHUNK_MAX)), n), dtype)
-        k = 0
-        for values, labels in pieces:
-            i = 0
-            while i < values.shape[0]:
-                i, k = _gather_in_range_kernel(values, labels, which, lo, hi, i, buf, k, outside)
-                if k == buf.shape[0]:
-                    _sort_and_merge(buf, u, eq_c, gap_c)
-                    k = 0
-        if k:
-            _sort_and_merge(buf[:k], u, eq_c, gap_c)
-        gap_c[0] += outside[0]
-        gap_c[m] += outside[1]
+        _count_span_into(pieces, which, u, eq_c, gap_c, dtype)
         return eq_c, gap_c
 
     parts = [run(spans[0])] if len(spans) == 1 else run_tasks(run, spans)

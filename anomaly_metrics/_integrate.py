@@ -71,24 +71,23 @@ def _polyline_area_kernel(
         if x1 > x_max:
             if x0 < x_max:
                 y_cut = y0 + (y1 - y0) * (x_max - x0) / (x1 - x0)
-                term = 0.5 * (y0 + y_cut) * (x_max - x0)
-                t = s + term
-                if abs(s) >= abs(term):
-                    comp += (s - t) + term
-                else:
-                    comp += (term - t) + s
-                s = t
+                s, comp = _neumaier_add(s, comp, 0.5 * (y0 + y_cut) * (x_max - x0))
             break
-        term = 0.5 * (x1 - x0) * (y1 + y0)
-        t = s + term
-        if abs(s) >= abs(term):
-            comp += (s - t) + term
-        else:
-            comp += (term - t) + s
-        s = t
+        s, comp = _neumaier_add(s, comp, 0.5 * (x1 - x0) * (y1 + y0))
         x0 = x1
         y0 = y1
     return s + comp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _neumaier_add(s, comp, term):  # pragma: no cover - compiled
+    """``(s + term, compensation)``: one step of Neumaier's compensated summation."""
+    t = s + term
+    if abs(s) >= abs(term):
+        comp += (s - t) + term
+    else:
+        comp += (term - t) + s
+    return t, comp
 
 
 def auc(x: Any, y: Any, *, x_max: float | None = None) -> float:
