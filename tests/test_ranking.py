@@ -279,3 +279,32 @@ def test_polyline_area_kernel_equals_the_trapezoid_of_the_polyline(
         c.fp_above, c.fp, y_counts, float(n_neg), float(end), float(total), limit
     )
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 6000),
+    st.integers(1, 3000),
+    st.booleans(),
+    st.floats(-1.0, 1.0),
+    st.floats(0.0, 1.5),
+    st.integers(0, 2**32 - 1),
+)
+def test_gather_kernel_equals_a_boolean_mask(n, cap, which, lo, width, seed):
+    # the counting pass's gather (blocks of branch-free loops, then one value at a time near a
+    # full buffer) against NumPy's boolean indexing, refilled from where it stopped
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(size=n), 2).astype(np.float32)
+    labels = rng.random(n) < 0.3
+    hi = lo + width
+    buf = np.empty(cap, np.float32)
+    outside = np.zeros(2, np.int64)
+    gathered, i = [], 0
+    while i < n:
+        i, k = _counts._gather_in_range_kernel(values, labels, which, lo, hi, i, buf, 0, outside)
+        gathered.append(buf[:k].copy())
+    got = np.concatenate(gathered) if gathered else np.zeros(0, np.float32)
+    mine = values[labels == which].astype(np.float64)
+    inside = (mine >= lo) & (mine <= hi)
+    np.testing.assert_array_equal(got, values[labels == which][inside])  # order kept too
+    assert outside.tolist() == [int(np.sum(mine < lo)), int(np.sum(mine > hi))]
