@@ -123,3 +123,26 @@ def test_second_process_reuses_the_numba_cache():
     _run(code)  # the first process may compile, and writes the on-disk cache
     hits, misses = map(int, _run(code).split())
     assert hits >= 1 and misses == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, None])
+@pytest.mark.parametrize("where", [0, 70_000, -1])
+def test_large_maps_finite_check_finds_every_non_finite_value(dtype, bad, where):
+    # large contiguous inputs are checked by a threaded one-pass kernel, strided ones by
+    # NumPy's reductions: both must see a NaN or infinity anywhere, and pass finite data
+    maps = np.random.default_rng(0).random((3, 200, 200)).astype(dtype)
+    masks = np.zeros(maps.shape, bool)
+    masks[:, :5] = True
+    strided = maps[:, :, ::2]  # a view: the non-contiguous path
+    if bad is None:
+        assert 0.0 <= am.auroc(maps, masks) <= 1.0
+        assert 0.0 <= am.auroc(strided, masks[:, :, ::2]) <= 1.0
+        return
+    maps.reshape(-1)[where] = bad
+    with pytest.raises(ValueError, match="must be finite, got"):
+        am.auroc(maps, masks)
+    maps.reshape(-1)[where] = 0.5
+    strided[1, 7, 10] = bad
+    with pytest.raises(ValueError, match="must be finite, got"):
+        am.auroc(strided, masks[:, :, ::2])
