@@ -23,7 +23,6 @@ operations, but every array is dropped as soon as the next step no longer needs 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from numpy.typing import NDArray
 
 from ._counts import _SORT_CHUNK, _count_span_into, _Counts, _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
+from ._pro import _floor_share
 
 
 def take_concat(part: dict[str, Any], key: str) -> NDArray[Any]:
@@ -108,25 +108,18 @@ def background_floor(part: dict[str, Any], fpr_limit: float, n_background: int) 
     """A guess of a score with more than ``fpr_limit * n_background`` background pixels at or
     above it, from pass 1's samples (popped from `part`), a little below the weighted
     ``1 - fpr_limit`` quantile as the in-memory ``_pro._background_floor``; None when nothing
-    would be gained. Unverified: the counts made with it are checked (:func:`floor_held`)."""
+    would be gained. Unverified: the counts made with it are checked (``_pro._floor_holds``)."""
     sample = take_concat(part, "cat_bg_sample")
     steps = take_concat(part, "cat_bg_step")
     if fpr_limit >= 1.0 or n_background == 0 or sample.shape[0] == 0:
         return None
-    need = math.floor(fpr_limit * n_background) + 1
-    share = need / n_background
-    share += 4.0 * math.sqrt(share * (1.0 - share) / sample.shape[0]) + 1.0 / sample.shape[0]
-    if share >= 1.0:
+    share = _floor_share(fpr_limit, n_background, sample.shape[0])
+    if share is None:
         return None
     order = np.argsort(sample, kind="stable")
     cumulated = np.cumsum(steps[order])
     k = int(np.searchsorted(cumulated, (1.0 - share) * cumulated[-1], side="left"))
     return float(sample[order[min(k, order.shape[0] - 1)]])
-
-
-def floor_held(fp: NDArray[np.int64], fpr_limit: float, n_background: int) -> bool:
-    """Whether counts made above a floor pass `fpr_limit` (the in-memory check)."""
-    return bool(fp.size) and int(fp[-1]) >= math.floor(fpr_limit * n_background) + 1
 
 
 def distinct_levels(

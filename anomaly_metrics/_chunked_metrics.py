@@ -31,13 +31,12 @@ from ._chunked_counts import (
     background_sample,
     cumulate,
     distinct_levels,
-    floor_held,
     narrow,
 )
 from ._components import _region_ids
 from ._counts import _count_into_gaps, _Counts
 from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
-from ._pro import _areas_from_counts, _aupro_undefined
+from ._pro import _areas_from_counts, _aupro_undefined, _floor_holds
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
@@ -243,7 +242,7 @@ def counts_for_cut(
     n_neg = int(part["sum_neg"])
     floor = background_floor(part, limit, n_neg)
     c = counts_from_positives(runner, part, True, gaps, need_thresholds=False, floor=floor)
-    if floor is None or floor_held(c.fp, limit, n_neg):
+    if floor is None or _floor_holds(c.fp, limit, n_neg):
         return c
     del c
     part = runner.map_reduce("positives again", stage, *params)

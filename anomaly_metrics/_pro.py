@@ -103,6 +103,25 @@ def _count_background_at_least_kernel(scores, in_region, floor):  # pragma: no c
     return n
 
 
+def _floor_need(fpr_limit: float, n_background: int) -> int:
+    """Background pixels at or above a floor that make the curve pass `fpr_limit` above it."""
+    return math.floor(fpr_limit * n_background) + 1
+
+
+def _floor_share(fpr_limit: float, n_background: int, sample_size: int) -> float | None:
+    """Share of a background sample to keep above the floor: the needed share plus a margin of
+    four standard errors and one sample; None when that is everything (nothing to gain)."""
+    share = _floor_need(fpr_limit, n_background) / n_background
+    share += 4.0 * math.sqrt(share * (1.0 - share) / sample_size) + 1.0 / sample_size
+    return share if share < 1.0 else None
+
+
+def _floor_holds(fp: NDArray[Any], fpr_limit: float, n_background: int) -> bool:
+    """Whether counts made above a floor are exact up to `fpr_limit`: the background pixels at
+    or above the lowest kept threshold (``fp[-1]``) pass the limit."""
+    return bool(fp.size) and int(fp[-1]) >= _floor_need(fpr_limit, n_background)
+
+
 def _background_floor(
     scores: NDArray[Any] | list[NDArray[Any]],
     in_region: NDArray[np.bool_] | list[NDArray[np.bool_]],
@@ -124,7 +143,6 @@ def _background_floor(
     """
     if fpr_limit >= 1.0 or n_background == 0:
         return None
-    need = math.floor(fpr_limit * n_background) + 1  # background pixels >= floor, at least
     chunks = list(zip(scores, in_region)) if isinstance(scores, list) else [(scores, in_region)]
     step = max(1, sum(c.size for c, _ in chunks) // sample_size)
     parts, start = [], 0
@@ -135,11 +153,11 @@ def _background_floor(
     sample = parts[0] if len(parts) == 1 else np.concatenate(parts)
     if sample.size == 0:
         return None
-    share = need / n_background
-    share += 4.0 * math.sqrt(share * (1.0 - share) / sample.size) + 1.0 / sample.size
-    if share >= 1.0:
+    share = _floor_share(fpr_limit, n_background, sample.size)
+    if share is None:
         return None
     floor = float(np.quantile(sample, 1.0 - share, method="lower"))
+    need = _floor_need(fpr_limit, n_background)
     if verify and sum(_count_background_at_least_kernel(c, r, floor) for c, r in chunks) < need:
         return None
     return floor
@@ -163,7 +181,7 @@ def _counts_for_cut(
     floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
     if floor is not None:
         c = _binary_counts(scores, in_region, pos_weights=weights, min_threshold=floor)
-        if c.fp.size and int(c.fp[-1]) >= math.floor(fpr_limit * n_background) + 1:
+        if _floor_holds(c.fp, fpr_limit, n_background):
             return c
     return _binary_counts(scores, in_region, pos_weights=weights)
 
