@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import _SORT_CHUNK, _count_span_into, _Counts, _merge_distinct_kernel
+from ._counts import _SORT_CHUNK, _count_span_into, _Counts
+from ._levels import _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._pro import _floor_share
 

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._levels import _merge_distinct_kernel, _stable_order, _weighted_float32_levels
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
 
@@ -44,64 +45,6 @@ class _Counts(NamedTuple):
     n_neg: int  # total negatives
     tp_weight: NDArray[np.float64] | None = None  # (K,) positive weight with score >= threshold
     n_pos_weight: float = 0.0  # total positive weight
-
-
-@njit(cache=True, nogil=True)
-def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
-    """Merge two ascending sorted arrays into distinct values with per-class counts.
-
-    ``pos_w`` holds one weight per element of ``pos`` (empty for unit weights: the returned
-    weights are then empty too, as are the negative counts when ``neg`` is). A loop because a
-    merge with run-length collapse of two sorted arrays has no vectorised NumPy form that avoids
-    concatenating and sorting again. A first walk counts the distinct values, so that the outputs
-    take 8 bytes per distinct value each, not per input value. Inputs are not validated; call
-    through `_binary_counts`.
-    """
-    n_p = pos.shape[0]
-    n_n = neg.shape[0]
-    with_weights = pos_w.shape[0] == n_p  # (also when there is no positive at all)
-    weighted = with_weights and n_p > 0
-    m = 0
-    i = 0
-    j = 0
-    last = 0.0
-    while i < n_p or j < n_n:
-        if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
-            v = np.float64(pos[i])
-            i += 1
-        else:
-            v = np.float64(neg[j])
-            j += 1
-        if m == 0 or v != last:
-            m += 1
-            last = v
-    values = np.empty(m, np.float64)
-    n_pos = np.zeros(m, np.int64)
-    w_pos = np.zeros(m if with_weights else 0, np.float64)  # only what is asked for: at a million
-    n_neg = np.zeros(m if n_n > 0 else 0, np.int64)  # distinct scores, each is 8 MB to fill
-    i = 0
-    j = 0
-    k = -1
-    while i < n_p or j < n_n:
-        if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
-            v = np.float64(pos[i])
-            if k < 0 or v != last:
-                k += 1
-                values[k] = v
-                last = v
-            n_pos[k] += 1
-            if weighted:
-                w_pos[k] += pos_w[i]
-            i += 1
-        else:
-            v = np.float64(neg[j])
-            if k < 0 or v != last:
-                k += 1
-                values[k] = v
-                last = v
-            n_neg[k] += 1
-            j += 1
-    return values, n_pos, w_pos, n_neg
 
 
 # Values counted per sort: the buffer is filled across input chunks before it is sorted (NumPy,
@@ -126,7 +69,8 @@ def _gather_in_range_kernel(
     it reached the end) and how many values ``buf`` now holds. Blocks of 1024 values are done
     in two loops without branches: one that the compiler vectorises (the tests, the counts of
     values outside, a keep flag per value), one that stores every value and advances by its
-    flag (measured 25-40 % faster than one branching loop). Inputs are not validated.
+    flag (measured 25-40 % faster than one branching loop; 2.2 -> 1.4 ns per value since the
+    block is sliced and the stores unrolled). Inputs are not validated.
     """
     n = values.shape[0]
     cap = buf.shape[0]
@@ -138,17 +82,35 @@ def _gather_in_range_kernel(
     i = start
     while i < n and cap - k >= _GATHER_BLOCK:
         size = min(n - i, _GATHER_BLOCK)
+        block = values[i : i + size]  # slices: the compiler then vectorises the first loop
+        mine_block = flags[i : i + size]
         for t in range(size):
-            x = np.float64(values[i + t])
-            mine = flags[i + t] == want
+            x = np.float64(block[t])
+            mine = mine_block[t] == want
             low = x < lo
             high = x > hi
             below += mine & low
             above += mine & high
             keep[t] = mine & (not low) & (not high)
-        for t in range(size):
-            buf[k] = values[i + t]
-            k += keep[t]
+        # every value is stored, the position advances by its flag; unsigned positions (no
+        # negative-index check) four at a time: 35 % faster than one indexed store per step
+        at = np.uint64(k)
+        t = 0
+        while t + 4 <= size:
+            at1 = at + np.uint64(keep[t])
+            at2 = at1 + np.uint64(keep[t + 1])
+            at3 = at2 + np.uint64(keep[t + 2])
+            buf[at] = block[t]
+            buf[at1] = block[t + 1]
+            buf[at2] = block[t + 2]
+            buf[at3] = block[t + 3]
+            at = at3 + np.uint64(keep[t + 3])
+            t += 4
+        while t < size:
+            buf[at] = block[t]
+            at += np.uint64(keep[t])
+            t += 1
+        k = np.int64(at)
         i += size
     while i < n and k < cap:  # the last places of the buffer, one value at a time
         if labels[i] == which:
@@ -287,61 +249,6 @@ def _count_into_gaps(
     return eq, gap
 
 
-def _packed_order(values: NDArray[np.float32]) -> NDArray[np.uint64]:
-    """Sorted ``key << 32 | index`` of float32 ``values`` (fewer than 2**32): the stable order.
-
-    Each float32 becomes its order key (:mod:`anomaly_metrics._keys`: ``-0.0`` and ``0.0`` tie,
-    as they compare equal) in the high 32 bits and its index in the low 32, so that a plain sort
-    (no indirection; NumPy's SIMD sort where the CPU has one) gives ``argsort(kind="stable")``.
-    """
-    bits = values.view(np.int32).astype(np.int64)
-    keys = np.where(bits >= 0, bits, -(bits & 0x7FFFFFFF)) + (1 << 31)  # in [0, 2**32)
-    packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(values.shape[0], dtype=np.uint64)
-    del bits, keys
-    packed.sort()
-    return packed
-
-
-def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
-    """``np.argsort(values, kind="stable")``, faster for float32 (:func:`_packed_order`)."""
-    if values.dtype != np.float32 or values.shape[0] >= 1 << 32:
-        return np.argsort(values, kind="stable")
-    return (_packed_order(values) & np.uint64(0xFFFFFFFF)).astype(np.intp)
-
-
-@njit(cache=True, nogil=True)
-def _distinct_packed_kernel(packed, values, weights):  # pragma: no cover - compiled
-    """Distinct values, counts and weight sums of float32 ``values`` from their packed order.
-
-    ``packed`` is :func:`_packed_order` of ``values``; ``weights`` has one weight per value. The
-    result is ``_merge_distinct_kernel(values[order], weights[order], empty)`` for the stable
-    ``order`` (the same values, the same sums added in the same order, to the last bit) without
-    the reordered copies. Inputs are not validated.
-    """
-    n = packed.shape[0]
-    m = 0
-    last = np.uint64(0)
-    for i in range(n):
-        key = packed[i] >> np.uint64(32)
-        if i == 0 or key != last:
-            m += 1
-            last = key
-    u = np.empty(m, np.float64)
-    n_p = np.zeros(m, np.int64)
-    w_p = np.zeros(m, np.float64)
-    j = -1
-    for i in range(n):
-        key = packed[i] >> np.uint64(32)
-        at = np.int64(packed[i] & np.uint64(0xFFFFFFFF))
-        if j < 0 or key != last:
-            j += 1
-            last = key
-            u[j] = np.float64(values[at])
-        n_p[j] += 1
-        w_p[j] += weights[at]
-    return u, n_p, w_p
-
-
 def _binary_counts(
     scores: NDArray[Any] | list[NDArray[Any]],
     labels: NDArray[np.bool_] | list[NDArray[np.bool_]],
@@ -375,6 +282,22 @@ def _binary_counts(
     Inputs are not validated; call through a public function.
     """
     chunks = list(zip(scores, labels)) if isinstance(scores, list) else [(scores, labels)]
+    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
+    if (
+        pos_weights is not None
+        and thresholds == "positives"
+        and all(s.dtype == np.float32 for s, _ in chunks)
+        and pos_weights.shape[0] < 1 << 32
+    ):
+        # weighted float32 positives (AU-PRO, AU-sPRO, evaluate): extracted, floored, keyed and
+        # weighted in one pass, their distinct levels read from the packed order
+        w_all = np.ascontiguousarray(pos_weights, dtype=np.float64)
+        u, n_p, w_p, n_pos = _weighted_float32_levels(chunks, w_all, min_threshold)
+        if u.shape[0] == 0:
+            eq, gap = np.zeros(0, np.int64), np.array([n_neg_total], np.int64)
+        else:
+            eq, gap = _count_into_gaps(chunks, False, u)
+        return _cumulate(u, n_p, w_p, eq, gap, n_pos, n_neg_total)
     pos = chunks[0][0][chunks[0][1]]
     if len(chunks) > 1:
         pos = np.concatenate([s[y] for s, y in chunks])
@@ -385,17 +308,6 @@ def _binary_counts(
             pos_weights = pos_weights[kept]
     weighted = pos_weights is not None
     n_pos = int(pos.size)
-    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
-    if weighted and thresholds == "positives" and pos.dtype == np.float32 and n_pos < 1 << 32:
-        # the distinct levels straight from the packed order: no reordered copies
-        w_in = np.ascontiguousarray(pos_weights, dtype=np.float64)
-        u, n_p, w_p = _distinct_packed_kernel(_packed_order(pos), pos, w_in)
-        del pos, w_in
-        if u.shape[0] == 0:
-            eq, gap = np.zeros(0, np.int64), np.array([n_neg_total], np.int64)
-        else:
-            eq, gap = _count_into_gaps(chunks, False, u)
-        return _cumulate(u, n_p, w_p, eq, gap, n_pos, n_neg_total)
     if weighted:
         order = _stable_order(pos)
         pos = pos[order]

@@ -654,7 +654,7 @@ def test_batched_aupro_errors_equal_the_single_array_errors(maps, masks):
 def test_packed_key_order_is_the_stable_argsort(data):
     # AU-PRO sorts its weighted positives by packed float32 keys: the same order as a stable
     # argsort, signed zeros, ties, denormals and huge values included
-    from anomaly_metrics._counts import _stable_order
+    from anomaly_metrics._levels import _stable_order
 
     specials = np.array([-3e38, -1e30, -1.0, -0.0, 0.0, 1e-45, -1e-45, 0.5, 3e38], np.float32)
     n = data.draw(st.integers(1, 400))
@@ -667,16 +667,13 @@ def test_packed_key_order_is_the_stable_argsort(data):
     assert np.array_equal(_stable_order(wide), np.argsort(wide, kind="stable"))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.data())
-def test_distinct_levels_from_the_packed_order_equal_the_stable_merge(data):
-    # AU-PRO's weighted float32 positives: distinct levels, counts and weight sums read from
-    # the packed order equal the merge of the stably reordered copies, bit for bit
-    from anomaly_metrics._counts import (
-        _distinct_packed_kernel,
-        _merge_distinct_kernel,
-        _packed_order,
-    )
+def test_weighted_float32_levels_equal_the_stable_merge(data):
+    # AU-PRO's weighted float32 positives, extracted, floored and keyed in one pass and read from
+    # the packed order: the distinct levels, counts and weight sums equal those of the stably
+    # sorted kept positives merged plainly, bit for bit, whatever the chunking
+    from anomaly_metrics._levels import _merge_distinct_kernel, _weighted_float32_levels
 
     specials = np.array([-1.0, -0.0, 0.0, 1e-45, 0.25, 0.5, 3e38], np.float32)
     n = data.draw(st.integers(0, 300))
@@ -684,10 +681,19 @@ def test_distinct_levels_from_the_packed_order_equal_the_stable_merge(data):
     values = np.where(
         rng.random(n) < 0.6, rng.choice(specials, n), rng.normal(size=n).astype(np.float32)
     ).astype(np.float32)
-    weights = 1.0 / rng.integers(1, 50, n)
-    order = np.argsort(values, kind="stable")
-    u0, n0, w0, _ = _merge_distinct_kernel(values[order], weights[order], values[:0])
-    u1, n1, w1 = _distinct_packed_kernel(_packed_order(values), values, weights)
+    labels = rng.random(n) < data.draw(st.sampled_from([0.0, 0.1, 0.5, 0.97, 1.0]))
+    weights = 1.0 / rng.integers(1, 50, int(labels.sum()))
+    floor = data.draw(st.sampled_from([None, -0.0, 0.25, float(rng.normal()), 1e39]))
+    cuts = np.sort(rng.integers(0, n + 1, data.draw(st.integers(0, 3))))
+    chunks = [(v, y) for v, y in zip(np.split(values, cuts), np.split(labels, cuts))]
+    pos, w = values[labels], weights
+    if floor is not None:
+        kept = pos >= np.float64(floor)
+        pos, w = pos[kept], w[kept]
+    order = np.argsort(pos, kind="stable")
+    u0, n0, w0, _ = _merge_distinct_kernel(pos[order], w[order], pos[:0])
+    u1, n1, w1, n_kept = _weighted_float32_levels(chunks, weights, floor)
+    assert n_kept == pos.size
     assert u1.tobytes() == u0.tobytes()  # signed zeros too: the first of each tie
     assert np.array_equal(n1, n0)
     assert w1.tobytes() == w0.tobytes()

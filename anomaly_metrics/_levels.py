@@ -1,0 +1,209 @@
+"""The distinct levels of the positives: sorted, their ties merged, their weights summed.
+
+The counting primitive (:mod:`anomaly_metrics._counts`) counts the negatives into the gaps and
+ties of the positives' distinct scores; this module makes those levels. Unweighted positives
+are sorted by value and merged (:func:`_merge_distinct_kernel`). Weighted ones (AU-PRO's
+``1 / region size``) are ordered stably, so that the weights of a tie are summed in pixel order
+and every path (in memory, batched, out of core) gives the same float to the last bit; float32
+positives get that order from one plain sort of ``key << 32 | rank`` (:func:`_packed_order`,
+:func:`_weighted_float32_levels`) instead of an argsort.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from ._keys import FLOAT32_KEY_OFFSET, order_key
+
+__all__: list[str] = []  # private: used by _counts and _chunked_counts
+
+
+@njit(cache=True, nogil=True)
+def _merge_distinct_kernel(pos, pos_w, neg):  # pragma: no cover - compiled
+    """Merge two ascending sorted arrays into distinct values with per-class counts.
+
+    ``pos_w`` holds one weight per element of ``pos`` (empty for unit weights: the returned
+    weights are then empty too, as are the negative counts when ``neg`` is). A loop because a
+    merge with run-length collapse of two sorted arrays has no vectorised NumPy form that avoids
+    concatenating and sorting again. A first walk counts the distinct values, so that the outputs
+    take 8 bytes per distinct value each, not per input value. Inputs are not validated; call
+    through `_binary_counts`.
+    """
+    n_p = pos.shape[0]
+    n_n = neg.shape[0]
+    with_weights = pos_w.shape[0] == n_p  # (also when there is no positive at all)
+    weighted = with_weights and n_p > 0
+    m = 0
+    i = 0
+    j = 0
+    last = 0.0
+    while i < n_p or j < n_n:
+        if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
+            v = np.float64(pos[i])
+            i += 1
+        else:
+            v = np.float64(neg[j])
+            j += 1
+        if m == 0 or v != last:
+            m += 1
+            last = v
+    values = np.empty(m, np.float64)
+    n_pos = np.zeros(m, np.int64)
+    w_pos = np.zeros(m if with_weights else 0, np.float64)  # only what is asked for: at a million
+    n_neg = np.zeros(m if n_n > 0 else 0, np.int64)  # distinct scores, each is 8 MB to fill
+    i = 0
+    j = 0
+    k = -1
+    while i < n_p or j < n_n:
+        if j >= n_n or (i < n_p and np.float64(pos[i]) <= np.float64(neg[j])):
+            v = np.float64(pos[i])
+            if k < 0 or v != last:
+                k += 1
+                values[k] = v
+                last = v
+            n_pos[k] += 1
+            if weighted:
+                w_pos[k] += pos_w[i]
+            i += 1
+        else:
+            v = np.float64(neg[j])
+            if k < 0 or v != last:
+                k += 1
+                values[k] = v
+                last = v
+            n_neg[k] += 1
+            j += 1
+    return values, n_pos, w_pos, n_neg
+
+
+def _packed_order(values: NDArray[np.float32]) -> NDArray[np.uint64]:
+    """Sorted ``key << 32 | index`` of float32 ``values`` (fewer than 2**32): the stable order.
+
+    Each float32 becomes its order key (:mod:`anomaly_metrics._keys`: ``-0.0`` and ``0.0`` tie,
+    as they compare equal) in the high 32 bits and its index in the low 32, so that a plain sort
+    (no indirection; NumPy's SIMD sort where the CPU has one) gives ``argsort(kind="stable")``.
+    """
+    bits = values.view(np.int32).astype(np.int64)
+    keys = np.where(bits >= 0, bits, -(bits & 0x7FFFFFFF)) + (1 << 31)  # in [0, 2**32)
+    packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(values.shape[0], dtype=np.uint64)
+    del bits, keys
+    packed.sort()
+    return packed
+
+
+def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
+    """``np.argsort(values, kind="stable")``, faster for float32 (:func:`_packed_order`)."""
+    if values.dtype != np.float32 or values.shape[0] >= 1 << 32:
+        return np.argsort(values, kind="stable")
+    return (_packed_order(values) & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
+@njit(cache=True, nogil=True)
+def _kept_keys_kernel(
+    values, labels, weights, threshold, j, packed, kept_w, k, zero_sign
+):  # pragma: no cover - compiled
+    """Pack the float32 positives of one chunk with ``float64(value) >= threshold``.
+
+    Positive ``j`` (counted over all chunks; ``weights`` holds one weight per positive) that is
+    kept becomes ``packed[k] = key << 32 | k`` (its order key, :mod:`anomaly_metrics._keys`,
+    and its rank among the kept ones) with ``kept_w[k] = weights[j]``. ``zero_sign[0]`` records
+    the sign bit of the first kept zero (-1 while there is none): ``-0.0`` and ``0.0`` share a
+    key, and the level they make is written as the first of them. Returns ``(j, k)`` after the
+    chunk. One pass, no temporaries: the extraction, the floor, the weights and the keys of the
+    positives that :func:`_packed_order` would need several NumPy passes for. Not validated.
+    """
+    n = values.shape[0]
+    words = labels[: n - n % 8].view(np.uint64)  # 8 labels at a time: most words hold none
+    w = 0
+    while w <= words.shape[0]:
+        if w < words.shape[0]:
+            if words[w] == 0:
+                w += 1
+                continue
+            first, stop = 8 * w, 8 * w + 8
+        else:
+            first, stop = 8 * w, n  # the last n % 8 labels
+        for i in range(first, stop):
+            if labels[i]:
+                x = values[i]
+                if np.float64(x) >= threshold:
+                    bits = np.float32(x).view(np.int32)
+                    key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
+                    packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
+                    kept_w[k] = weights[j]
+                    if x == 0 and zero_sign[0] < 0:
+                        zero_sign[0] = 1 if bits < 0 else 0
+                    k += 1
+                j += 1
+        w += 1
+    return j, k
+
+
+@njit(cache=True, nogil=True)
+def _distinct_keys_kernel(packed, weights, negative_zero):  # pragma: no cover - compiled
+    """Distinct values, counts and weight sums from sorted packed keys (:func:`_kept_keys_kernel`).
+
+    Each level's value is decoded from its key (``-0.0`` when ``negative_zero``, for the key of
+    zero); ``weights[k]`` belongs to the value packed with rank ``k``, and the sums run in rank
+    order within a level: the result is that of :func:`_merge_distinct_kernel` on the stably
+    sorted kept values and weights, to the last bit. Inputs are not validated.
+    """
+    n = packed.shape[0]
+    m = 0
+    last = np.uint64(0)
+    for i in range(n):
+        key = packed[i] >> np.uint64(32)
+        if i == 0 or key != last:
+            m += 1
+            last = key
+    u = np.empty(m, np.float64)
+    n_p = np.zeros(m, np.int64)
+    w_p = np.zeros(m, np.float64)
+    j = -1
+    for i in range(n):
+        key = packed[i] >> np.uint64(32)
+        if j < 0 or key != last:
+            j += 1
+            last = key
+            magnitude = np.int64(key) - FLOAT32_KEY_OFFSET
+            if magnitude == 0 and negative_zero:
+                u[j] = -0.0
+            elif magnitude >= 0:
+                u[j] = np.float64(np.uint32(magnitude).view(np.float32))
+            else:
+                u[j] = np.float64(np.uint32((-magnitude) | 0x80000000).view(np.float32))
+        n_p[j] += 1
+        w_p[j] += weights[np.int64(packed[i] & np.uint64(0xFFFFFFFF))]
+    return u, n_p, w_p
+
+
+def _weighted_float32_levels(
+    chunks: list[tuple[NDArray[np.float32], NDArray[np.bool_]]],
+    pos_weights: NDArray[np.float64],
+    min_threshold: float | None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], int]:
+    """Distinct levels, counts and weight sums of the kept float32 positives, and their number.
+
+    The same as sorting ``scores[labels]`` (those ``>= min_threshold``) stably with their weights
+    and merging the ties, bit for bit: the positives are packed with their rank into one uint64
+    each (:func:`_kept_keys_kernel`), sorted (NumPy, no indirection) and read back in order.
+    """
+    n_pos = pos_weights.shape[0]
+    packed = np.empty(n_pos, np.uint64)
+    kept_w = np.empty(n_pos, np.float64)
+    zero_sign = np.full(1, -1, np.int64)
+    threshold = -np.inf if min_threshold is None else float(min_threshold)
+    j = k = 0
+    for values, labels in chunks:
+        labels = np.ascontiguousarray(labels)  # (a view when it is already: the usual case)
+        j, k = _kept_keys_kernel(
+            values, labels, pos_weights, threshold, j, packed, kept_w, k, zero_sign
+        )
+    packed = packed[:k]
+    packed.sort()
+    u, n_p, w_p = _distinct_keys_kernel(packed, kept_w, bool(zero_sign[0] == 1))
+    return u, n_p, w_p, k
