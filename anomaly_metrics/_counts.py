@@ -27,7 +27,12 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._levels import _merge_distinct_kernel, _stable_order, _weighted_float32_levels
+from ._levels import (
+    _kept_positives,
+    _merge_distinct_kernel,
+    _stable_order,
+    _weighted_float32_levels,
+)
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
 
@@ -282,7 +287,8 @@ def _binary_counts(
     Inputs are not validated; call through a public function.
     """
     chunks = list(zip(scores, labels)) if isinstance(scores, list) else [(scores, labels)]
-    n_neg_total = sum(int(y.size - np.count_nonzero(y)) for _, y in chunks)
+    n_pos_total = sum(int(np.count_nonzero(y)) for _, y in chunks)
+    n_neg_total = sum(int(y.size) for _, y in chunks) - n_pos_total
     if (
         pos_weights is not None
         and thresholds == "positives"
@@ -298,15 +304,17 @@ def _binary_counts(
         else:
             eq, gap = _count_into_gaps(chunks, False, u)
         return _cumulate(u, n_p, w_p, eq, gap, n_pos, n_neg_total)
-    pos = chunks[0][0][chunks[0][1]]
-    if len(chunks) > 1:
-        pos = np.concatenate([s[y] for s, y in chunks])
-    if min_threshold is not None:
-        kept = pos >= np.float64(min_threshold)
-        pos = pos[kept]
-        if pos_weights is not None:
-            pos_weights = pos_weights[kept]
     weighted = pos_weights is not None
+    if not weighted:  # one pass, the floor included
+        pos = _kept_positives(chunks, n_pos_total, min_threshold)
+    else:
+        pos = chunks[0][0][chunks[0][1]]
+        if len(chunks) > 1:
+            pos = np.concatenate([s[y] for s, y in chunks])
+        if min_threshold is not None:
+            kept = pos >= np.float64(min_threshold)
+            pos = pos[kept]
+            pos_weights = pos_weights[kept]  # type: ignore[index]
     n_pos = int(pos.size)
     if weighted:
         order = _stable_order(pos)

@@ -103,21 +103,27 @@ def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
 
 
 @njit(cache=True, nogil=True)
-def _kept_keys_kernel(
-    values, labels, weights, threshold, j, packed, kept_w, k, zero_sign
+def _kept_positives_kernel(
+    values, labels, threshold, out, weights, j, packed, kept_w, k, zero_sign
 ):  # pragma: no cover - compiled
-    """Pack the float32 positives of one chunk with ``float64(value) >= threshold``.
+    """Extract the positives of one chunk with ``float64(value) >= threshold``; return ``(j, k)``.
 
-    Positive ``j`` (counted over all chunks; ``weights`` holds one weight per positive) that is
-    kept becomes ``packed[k] = key << 32 | k`` (its order key, :mod:`anomaly_metrics._keys`,
-    and its rank among the kept ones) with ``kept_w[k] = weights[j]``. ``zero_sign[0]`` records
-    the sign bit of the first kept zero (-1 while there is none): ``-0.0`` and ``0.0`` share a
-    key, and the level they make is written as the first of them. Returns ``(j, k)`` after the
-    chunk. One pass, no temporaries: the extraction, the floor, the weights and the keys of the
-    positives that :func:`_packed_order` would need several NumPy passes for. Not validated.
+    One pass with no temporaries (NumPy needs a boolean index, then a comparison and a second
+    index for the floor), skipping 8 labels at a time where there is no positive: most words
+    of the labels hold none. Positive ``j`` (counted over all chunks) that is kept becomes the
+    ``k``-th kept one:
+
+    * without ``packed`` (empty): ``out[k] = value``;
+    * with it (float32 values): ``packed[k] = key << 32 | k`` (its order key,
+      :mod:`anomaly_metrics._keys`, and its rank) and ``kept_w[k] = weights[j]``;
+      ``zero_sign[0]`` records the sign bit of the first kept zero (-1 while there is none):
+      ``-0.0`` and ``0.0`` share a key, and the level they make is written as the first of them.
+
+    Inputs are not validated.
     """
     n = values.shape[0]
-    words = labels[: n - n % 8].view(np.uint64)  # 8 labels at a time: most words hold none
+    keyed = packed.shape[0] > 0
+    words = labels[: n - n % 8].view(np.uint64)
     w = 0
     while w <= words.shape[0]:
         if w < words.shape[0]:
@@ -131,21 +137,57 @@ def _kept_keys_kernel(
             if labels[i]:
                 x = values[i]
                 if np.float64(x) >= threshold:
-                    bits = np.float32(x).view(np.int32)
-                    key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
-                    packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
-                    kept_w[k] = weights[j]
-                    if x == 0 and zero_sign[0] < 0:
-                        zero_sign[0] = 1 if bits < 0 else 0
+                    if keyed:
+                        bits = np.float32(x).view(np.int32)
+                        key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
+                        packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
+                        kept_w[k] = weights[j]
+                        if x == 0 and zero_sign[0] < 0:
+                            zero_sign[0] = 1 if bits < 0 else 0
+                    else:
+                        out[k] = x
                     k += 1
                 j += 1
         w += 1
     return j, k
 
 
+def _kept_positives(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], n_pos: int, min_threshold: float | None
+) -> NDArray[Any]:
+    """``concatenate([s[y] for s, y in chunks])``, only values ``>= min_threshold`` (float64).
+
+    ``n_pos`` is the number of positives of all chunks. One pass per chunk
+    (:func:`_kept_positives_kernel`); the result is a fresh array, owned by the caller.
+    """
+    dtype = np.result_type(*(s.dtype for s, _ in chunks))
+    out = np.empty(n_pos, dtype)
+    threshold = -np.inf if min_threshold is None else float(min_threshold)
+    none_w, none_packed, none_sign = (
+        np.empty(0, np.float64),
+        np.empty(0, np.uint64),
+        np.empty(1, np.int64),
+    )
+    k = 0
+    for values, labels in chunks:
+        _, k = _kept_positives_kernel(
+            values,
+            np.ascontiguousarray(labels),
+            threshold,
+            out,
+            none_w,
+            0,
+            none_packed,
+            none_w,
+            k,
+            none_sign,
+        )
+    return out[:k]
+
+
 @njit(cache=True, nogil=True)
 def _distinct_keys_kernel(packed, weights, negative_zero):  # pragma: no cover - compiled
-    """Distinct values, counts and weight sums from sorted packed keys (:func:`_kept_keys_kernel`).
+    """Distinct values, counts and weight sums from sorted packed keys (:func:`_kept_positives_kernel`).
 
     Each level's value is decoded from its key (``-0.0`` when ``negative_zero``, for the key of
     zero); ``weights[k]`` belongs to the value packed with rank ``k``, and the sums run in rank
@@ -190,7 +232,7 @@ def _weighted_float32_levels(
 
     The same as sorting ``scores[labels]`` (those ``>= min_threshold``) stably with their weights
     and merging the ties, bit for bit: the positives are packed with their rank into one uint64
-    each (:func:`_kept_keys_kernel`), sorted (NumPy, no indirection) and read back in order.
+    each (:func:`_kept_positives_kernel`), sorted (NumPy, no indirection) and read back in order.
     """
     n_pos = pos_weights.shape[0]
     packed = np.empty(n_pos, np.uint64)
@@ -200,8 +242,8 @@ def _weighted_float32_levels(
     j = k = 0
     for values, labels in chunks:
         labels = np.ascontiguousarray(labels)  # (a view when it is already: the usual case)
-        j, k = _kept_keys_kernel(
-            values, labels, pos_weights, threshold, j, packed, kept_w, k, zero_sign
+        j, k = _kept_positives_kernel(
+            values, labels, threshold, values[:0], pos_weights, j, packed, kept_w, k, zero_sign
         )
     packed = packed[:k]
     packed.sort()

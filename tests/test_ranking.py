@@ -308,3 +308,30 @@ def test_gather_kernel_equals_a_boolean_mask(n, cap, which, lo, width, seed):
     inside = (mine >= lo) & (mine <= hi)
     np.testing.assert_array_equal(got, values[labels == which][inside])  # order kept too
     assert outside.tolist() == [int(np.sum(mine < lo)), int(np.sum(mine > hi))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 200),
+    st.sampled_from([0.0, 0.02, 0.5, 1.0]),
+    st.sampled_from([None, -np.inf, -0.5, 0.0, 0.3, 2.0]),
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(0, 3),
+    st.integers(0, 2**32 - 1),
+)
+def test_kept_positives_equal_boolean_indexing(n, share, floor, dtype, n_cuts, seed):
+    # the one-pass extraction of the positives (8 labels at a time, the floor included, over
+    # consecutive batches) against NumPy's boolean indexing and comparison, order kept
+    from anomaly_metrics._levels import _kept_positives
+
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(size=n), 1).astype(dtype)
+    labels = rng.random(n) < share
+    cuts = np.sort(rng.integers(0, n + 1, n_cuts))
+    chunks = list(zip(np.split(values, cuts), np.split(labels, cuts)))
+    got = _kept_positives(chunks, int(labels.sum()), floor)
+    want = values[labels]
+    if floor is not None:
+        want = want[want.astype(np.float64) >= floor]
+    assert got.dtype == values.dtype
+    np.testing.assert_array_equal(got, want)
