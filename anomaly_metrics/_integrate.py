@@ -50,7 +50,8 @@ def _polyline_area_kernel(
     (every vertex with ``x <= x_max``, then the crossing segment cut by linear interpolation;
     ``x_max = inf`` for the whole area), computed in one pass without building the polyline, the
     terms added with Neumaier's compensated summation (error about one rounding, whatever the
-    number of thresholds). Inputs are not validated.
+    number of thresholds). Segments of no width are skipped: their term is +0.0, which leaves
+    the sum and its compensation as they are (neither is ever -0.0). Inputs are not validated.
     """
     k_all = fp.shape[0]
     s = 0.0
@@ -68,15 +69,31 @@ def _polyline_area_kernel(
         else:
             x1 = fp[k] / n_neg
             y1 = y[k] / total
-        if x1 > x_max:
-            if x0 < x_max:
-                y_cut = y0 + (y1 - y0) * (x_max - x0) / (x1 - x0)
-                s, comp = _neumaier_add(s, comp, 0.5 * (y0 + y_cut) * (x_max - x0))
-            break
-        s, comp = _neumaier_add(s, comp, 0.5 * (x1 - x0) * (y1 + y0))
+        if x1 != x0:  # (a segment of no width adds exactly nothing, and cannot pass x_max)
+            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
+            if done:
+                break
         x0 = x1
         y0 = y1
     return s + comp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _polyline_step(s, comp, x0, y0, x1, y1, x_max):  # pragma: no cover - compiled
+    """Add the segment from vertex ``(x0, y0)`` to ``(x1, y1)``: ``(s, comp, done)``.
+
+    The trapezoid under the segment, or, when ``x1`` passes ``x_max``, the part of it up to
+    ``x_max`` (cut by linear interpolation) and ``done``. The one step of every polyline area
+    (:func:`_polyline_area_kernel`, the dense walk of ``_dense.py``), so that they add the same
+    terms in the same order.
+    """
+    if x1 > x_max:
+        if x0 < x_max:
+            y_cut = y0 + (y1 - y0) * (x_max - x0) / (x1 - x0)
+            s, comp = _neumaier_add(s, comp, 0.5 * (y0 + y_cut) * (x_max - x0))
+        return s, comp, True
+    s, comp = _neumaier_add(s, comp, 0.5 * (x1 - x0) * (y1 + y0))
+    return s, comp, False
 
 
 @njit(cache=True, nogil=True, inline="always")

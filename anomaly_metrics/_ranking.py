@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._counts import _binary_counts, _Counts
+from ._dense import dense_pays, dense_roc_area
 from ._groups import _apply_groups
 from ._integrate import _polyline_area_kernel
 from ._validation import check_fraction, check_score_batches
@@ -25,10 +26,14 @@ def _auroc_from_counts(c: _Counts, max_fpr: float | None = None) -> float:
     n_neg, n_pos = float(c.n_neg), float(c.n_pos)
     if max_fpr is None or max_fpr == 1.0:
         return float(_polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, np.inf))
-    # McClish's standardisation, as scikit-learn's roc_auc_score(max_fpr=...)
     partial = float(
         _polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, float(max_fpr))
     )
+    return _mcclish(partial, max_fpr)
+
+
+def _mcclish(partial: float, max_fpr: float) -> float:
+    """McClish's standardisation of the partial area, as scikit-learn's ``max_fpr``."""
     min_area = 0.5 * max_fpr**2
     return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
 
@@ -159,7 +164,14 @@ def _auroc_batches(
     """
     if max_fpr is not None:
         max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
-    return _auroc_from_counts(_binary_counts(*check_score_batches(scores, labels)), max_fpr)
+    values, flags = check_score_batches(scores, labels)
+    n_pos = sum(int(np.count_nonzero(y)) for y in flags)
+    n_neg = sum(int(y.size) for y in flags) - n_pos
+    if n_pos and n_neg and dense_pays(n_pos, n_neg):  # many positives: one walk, no counts
+        x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
+        area = dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max)
+        return area if x_max == np.inf else _mcclish(area, x_max)
+    return _auroc_from_counts(_binary_counts(values, flags), max_fpr)
 
 
 def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:

@@ -1,0 +1,91 @@
+"""The dense path of AUROC (many positives): one walk over both classes sorted.
+
+It must give the float of the counting primitive's path to the last bit (the same vertices, the
+same arithmetic), whatever the ties, dtypes, batches and cut, and equal scikit-learn through the
+public function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+import anomaly_metrics as am
+from anomaly_metrics import _dense
+from anomaly_metrics._counts import _binary_counts
+from anomaly_metrics._integrate import _polyline_area_kernel
+
+
+def _problem(draw):
+    n = draw(st.integers(2, 400))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    decimals = draw(st.sampled_from([0, 1, 2, 6]))  # from massive ties to nearly none
+    values = np.round(rng.normal(size=n), decimals).astype(dtype)
+    if draw(st.booleans()):  # signed zeros and huge values among them
+        values[rng.random(n) < 0.1] = -0.0
+        values[rng.random(n) < 0.02] = dtype(1e30)
+    share = draw(st.sampled_from([0.05, 0.3, 0.5, 0.9]))
+    labels = rng.random(n) < share
+    labels[0], labels[-1] = True, False  # both classes
+    cuts = np.sort(rng.integers(0, n + 1, draw(st.integers(0, 3))))
+    return list(zip(np.split(values, cuts), np.split(labels, cuts))), values, labels
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_walk_equals_the_area_of_the_counts_bit_for_bit(data):
+    chunks, _, labels = _problem(data.draw)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    c = _binary_counts([v for v, _ in chunks], [y for _, y in chunks])
+    limits = [np.inf, data.draw(st.floats(1e-6, 1.0)), 1.0 / n_neg, 1.0]
+    for x_max in limits:
+        want = _polyline_area_kernel(
+            c.fp_above, c.fp, c.tp, float(n_neg), float(n_pos), float(n_pos), x_max
+        )
+        got = _dense.dense_roc_area(chunks, n_pos, n_neg, x_max)
+        assert got.hex() == float(want).hex(), (x_max, got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_auroc_through_the_dense_path_equals_sklearn(data):
+    _, values, labels = _problem(data.draw)
+    max_fpr = data.draw(st.sampled_from([None, 0.1, 0.5, 1.0]))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_dense, "DENSE_MIN_VALUES", 0)  # every size takes the walk
+        mp.setattr(_dense, "DENSE_POSITIVE_SHARE", 0.0)
+        got = am.auroc(values, labels, max_fpr=max_fpr)
+    want = roc_auc_score(labels, values.astype(np.float64), max_fpr=max_fpr)
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+def test_half_defect_maps_take_the_walk_and_agree_with_sklearn():
+    rng = np.random.default_rng(3)
+    maps = rng.random((4, 128, 128)).astype(np.float32)
+    masks = rng.random((4, 128, 128)) < 0.5
+    maps[masks] += 0.3
+    n_pos = int(masks.sum())
+    assert _dense.dense_pays(n_pos, masks.size - n_pos)
+    want = roc_auc_score(masks.ravel(), maps.ravel().astype(np.float64))
+    assert am.auroc(maps, masks) == pytest.approx(want, rel=1e-12)
+    # the same maps fed as batches (the torch adapter's path)
+    batches = am._ranking._auroc_batches([maps[:1], maps[1:]], [masks[:1], masks[1:]])
+    assert batches == am.auroc(maps, masks)
+
+
+@pytest.mark.parametrize(
+    ("n_pos", "n_neg", "expected"),
+    [
+        (2_000, 1_000_000, False),  # rare defects: the counting primitive
+        (500_000, 500_000, True),  # half the pixels
+        (250_000, 1_000_000, True),  # at the share
+        (249_999, 1_000_000, False),
+        (100, 100, False),  # too small for threads to pay
+    ],
+)
+def test_dense_pays_only_for_many_positives(n_pos, n_neg, expected):
+    assert _dense.dense_pays(n_pos, n_neg) is expected
