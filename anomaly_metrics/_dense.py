@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from ._counts import _gather_in_range_kernel
 from ._integrate import _polyline_step
-from ._levels import _kept_positives
+from ._keys import float32_from_key
+from ._levels import _kept_positives, _packed_kept_positives, _weights_in_order, key_float32
 from ._parallel import cut_at_batches, run_tasks, split_range
 
 __all__: list[str] = []  # private: used by _ranking
@@ -102,6 +103,86 @@ def _walk_area_kernel(pos, neg_a, neg_b, n_neg, total, x_max):  # pragma: no cov
     return s + comp
 
 
+@njit(cache=True, nogil=True)
+def _walk_weighted_areas_kernel(
+    packed, weights, neg_a, neg_b, n_neg, total, limits, areas
+):  # pragma: no cover - compiled
+    """:func:`_walk_area_kernel` for weighted float32 positives, one area per limit.
+
+    ``packed`` is the sorted ``key << 32 | rank`` of the kept positives and ``weights[i]`` the
+    weight of ``packed[i]`` (``_levels._packed_kept_positives``, ``_levels._weights_in_order``):
+    a level's weight is summed in rank order, then added to the running total, as ``_cumulate`` sums them, so each area is that
+    of ``_polyline_area_kernel`` on the weighted counts, bit for bit. ``areas[l]`` gets the area
+    up to ``limits[l]``; the walk stops when every limit is passed. Inputs are not validated.
+    """
+    n_lim = limits.shape[0]
+    s = np.zeros(n_lim)
+    comp = np.zeros(n_lim)
+    done = np.zeros(n_lim, np.bool_)
+    left = n_lim
+    n_a = neg_a.shape[0]
+    n_b = neg_b.shape[0]
+    ip = packed.shape[0] - 1
+    ia = n_a - 1
+    ib = n_b - 1
+    fp0 = 0
+    x0 = 0.0
+    y0 = 0.0
+    tpw = 0.0
+    first = True
+    while ip >= 0 and left > 0:
+        key = packed[ip] >> np.uint64(32)
+        t = key_float32(key)  # the scores are float32 too: compared exactly
+        while ia >= 0 and neg_a[ia] > t:
+            ia -= 1
+        while ib >= 0 and neg_b[ib] > t:
+            ib -= 1
+        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+        if fp != fp0:
+            x1 = fp / n_neg
+            for q in range(n_lim):
+                if not done[q]:
+                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y0, limits[q])
+                    if d:
+                        done[q] = True
+                        left -= 1
+            x0 = x1
+            fp0 = fp
+        while ia >= 0 and neg_a[ia] == t:
+            ia -= 1
+        while ib >= 0 and neg_b[ib] == t:
+            ib -= 1
+        lo = ip
+        while lo > 0 and (packed[lo - 1] >> np.uint64(32)) == key:
+            lo -= 1
+        level = 0.0
+        for r in range(lo, ip + 1):
+            level += weights[r]
+        tpw = level if first else tpw + level
+        first = False
+        ip = lo - 1
+        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+        y1 = tpw / total
+        if fp != fp0:
+            x1 = fp / n_neg
+            for q in range(n_lim):
+                if not done[q]:
+                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
+                    if d:
+                        done[q] = True
+                        left -= 1
+            x0 = x1
+            fp0 = fp
+        y0 = y1
+    x1 = n_neg / n_neg
+    if left > 0 and x1 != x0:
+        for q in range(n_lim):
+            if not done[q]:
+                s[q], comp[q], _ = _polyline_step(s[q], comp[q], x0, y0, x1, tpw / total, limits[q])
+    for q in range(n_lim):
+        areas[q] = s[q] + comp[q]
+
+
 def _sorted_negatives_from(
     pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]], low: float, dtype: Any
 ) -> NDArray[Any]:
@@ -116,23 +197,20 @@ def _sorted_negatives_from(
     return part
 
 
-def dense_roc_area(
-    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], n_pos: int, n_neg: int, x_max: float
-) -> float:
-    """The ROC area up to ``x_max`` (``inf``: all of it) of checked flat batches, by one walk.
-
-    ``n_pos`` / ``n_neg`` are the class sizes, both positive. The positives are extracted and
-    sorted in one thread while the negatives at or above the lowest positive are gathered and
-    sorted in another (in two halves, in two, when they are more than twice as many);
-    :func:`_walk_area_kernel` then adds the area. The float is that of the counting
-    primitive's counts through ``_polyline_area_kernel``.
-    """
-    pos = _kept_positives(chunks, n_pos, None)
-    low = float(pos.min())
+def _sorted_classes(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+    sort_positives: Any,
+    low: float,
+    n_pos: int,
+    n_neg: int,
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Run ``sort_positives()`` in one thread while the negatives ``>= low`` are gathered and
+    sorted in another (in two halves, in two, when they are more than twice as many); return
+    the negatives as two ascending arrays (the second empty when in one)."""
     dtype = np.result_type(*(v.dtype for v, _ in chunks))
     lengths = [int(v.shape[0]) for v, _ in chunks]
-    # the negatives in one sort beside the positives' while they are not many more (one
-    # array: one fewer unpredictable loop per level in the walk), else in two halves
+    # one array of negatives while they are not many more: one fewer unpredictable loop per
+    # level in the walk
     parts = 1 if n_neg <= 2 * n_pos else 2
     spans = [
         [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
@@ -141,10 +219,57 @@ def dense_roc_area(
 
     def run(task: int) -> NDArray[Any] | None:
         if task == 0:
-            pos.sort()
+            sort_positives()
             return None
         return _sorted_negatives_from(spans[task - 1], low, dtype)
 
     _, *negs = run_tasks(run, range(parts + 1))
-    neg_a, neg_b = negs if parts == 2 else (negs[0], negs[0][:0])
+    return (negs[0], negs[1]) if parts == 2 else (negs[0], negs[0][:0])
+
+
+def dense_roc_area(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], n_pos: int, n_neg: int, x_max: float
+) -> float:
+    """The ROC area up to ``x_max`` (``inf``: all of it) of checked flat batches, by one walk.
+
+    ``n_pos`` / ``n_neg`` are the class sizes, both positive. The positives are extracted and
+    sorted in one thread while the negatives at or above the lowest positive are gathered and
+    sorted in another; :func:`_walk_area_kernel` then adds the area. The float is that of the
+    counting primitive's counts through ``_polyline_area_kernel``.
+    """
+    pos = _kept_positives(chunks, n_pos, None)
+    neg_a, neg_b = _sorted_classes(chunks, pos.sort, float(pos.min()), n_pos, n_neg)
     return float(_walk_area_kernel(pos, neg_a, neg_b, float(n_neg), float(n_pos), x_max))
+
+
+def dense_weighted_areas(
+    chunks: list[tuple[NDArray[np.float32], NDArray[np.bool_]]],
+    pos_weights: NDArray[np.float64],
+    n_units: int,
+    n_neg: int,
+    limits: tuple[float, ...],
+    min_threshold: float | None,
+) -> tuple[tuple[float, ...], int] | None:
+    """Weighted ROC-type areas up to each limit (AU-PRO: weight 1 / region size), by one walk.
+
+    Float32 scores only. The positives scored at or above ``min_threshold`` are kept (as
+    ``_binary_counts`` keeps them), ordered stably by one sort of packed keys, while the
+    negatives at or above the lowest of them are sorted; the walk adds each area, normalised by
+    ``n_units`` (ordinates) and ``n_neg`` (abscissae), not divided by its limit. Returns the
+    areas and the number of negatives at or above the lowest kept positive (what
+    ``_pro._floor_holds`` checks); None when no positive is kept.
+    """
+    w = np.ascontiguousarray(pos_weights, dtype=np.float64)
+    packed, kept_w, _ = _packed_kept_positives(chunks, w, min_threshold)
+    if packed.shape[0] == 0:
+        return None
+    low = float(float32_from_key(np.array([int(packed.min() >> np.uint64(32))]))[0])
+    neg_a, neg_b = _sorted_classes(chunks, packed.sort, low, int(packed.shape[0]), n_neg)
+    areas = np.zeros(len(limits))
+    lim = np.asarray(limits, np.float64)
+    weights = _weights_in_order(packed, kept_w)
+    del kept_w
+    _walk_weighted_areas_kernel(
+        packed, weights, neg_a, neg_b, float(n_neg), float(n_units), lim, areas
+    )
+    return tuple(float(a) for a in areas), int(neg_a.shape[0] + neg_b.shape[0])

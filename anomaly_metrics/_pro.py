@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from ._components import _region_ids
 from ._counts import _binary_counts, _Counts
+from ._dense import dense_pays, dense_weighted_areas
 from ._integrate import _polyline_area_kernel
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches
@@ -254,9 +255,44 @@ def _aupro_from_statistics(
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
         weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
-        c = _counts_for_cut(st.scores, st.in_region, weights, st.n_background, max(limits))
-        areas = _areas_from_counts(c, n_regions, limits)
+        dense = _dense_cut_areas(st, weights, limits)
+        if dense is not None:
+            areas = dense
+        else:
+            c = _counts_for_cut(st.scores, st.in_region, weights, st.n_background, max(limits))
+            areas = _areas_from_counts(c, n_regions, limits)
     return areas if isinstance(fpr_limit, tuple) else areas[0]
+
+
+def _dense_cut_areas(
+    st: _ProStatistics, weights: NDArray[np.float64], limits: tuple[float, ...]
+) -> tuple[float, ...] | None:
+    """The areas of :func:`_areas_from_counts` by the dense walk, when it pays; else None.
+
+    For float32 maps whose region pixels are many (``_dense.dense_pays``): the same floor as
+    :func:`_counts_for_cut`, the same check of it (the walk counts the background pixels at
+    or above the lowest kept score), the same fallback; the same floats, bit for bit.
+    """
+    chunks = (
+        list(zip(st.scores, st.in_region))
+        if isinstance(st.scores, list)
+        else [(st.scores, st.in_region)]
+    )
+    n_pos, n_bg = int(st.ids.size), st.n_background
+    if not dense_pays(n_pos, n_bg) or any(v.dtype != np.float32 for v, _ in chunks):
+        return None
+    n_units, cut = int(st.sizes.size), max(limits)
+    floor = _background_floor(st.scores, st.in_region, n_bg, cut, verify=False)
+    walked = None
+    if floor is not None:
+        walked = dense_weighted_areas(chunks, weights, n_units, n_bg, limits, floor)
+        if walked is not None and walked[1] < _floor_need(cut, n_bg):
+            walked = None  # a poor sample: walk over every pixel
+    if walked is None:
+        walked = dense_weighted_areas(chunks, weights, n_units, n_bg, limits, None)
+    if walked is None:
+        return None
+    return tuple(area / limit for area, limit in zip(walked[0], limits))
 
 
 def aupro(

@@ -89,3 +89,52 @@ def test_half_defect_maps_take_the_walk_and_agree_with_sklearn():
 )
 def test_dense_pays_only_for_many_positives(n_pos, n_neg, expected):
     assert _dense.dense_pays(n_pos, n_neg) is expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_weighted_walk_equals_the_areas_of_the_counts_bit_for_bit(data):
+    # AU-PRO's weighted areas (float32 scores, a floor or none, several limits) against the
+    # weighted counts' areas, and the background count that the floor check reads
+    chunks, values, labels = _problem(data.draw)
+    chunks = [(v.astype(np.float32), y) for v, y in chunks]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    weights = 1.0 / rng.integers(1, 30, int(labels.sum()))
+    floor = data.draw(st.sampled_from([None, -0.0, 0.0, 0.5, -1.0, 1e31]))
+    n_neg = int((~labels).sum())
+    limits = (0.3, data.draw(st.floats(1e-6, 1.0)), 1.0, 1.0 / n_neg)
+    c = _binary_counts(
+        [v for v, _ in chunks], [y for _, y in chunks], pos_weights=weights, min_threshold=floor
+    )
+    walked = _dense.dense_weighted_areas(chunks, weights, 7, n_neg, limits, floor)
+    if c.tp.size == 0:  # no positive at or above the floor
+        assert walked is None
+        return
+    assert walked is not None
+    areas, background_at_or_above = walked
+    assert background_at_or_above == int(c.fp[-1])
+    for limit, got in zip(limits, areas):
+        want = _polyline_area_kernel(
+            c.fp_above, c.fp, c.tp_weight, float(c.n_neg), float(c.n_pos_weight), 7.0, limit
+        )
+        assert got.hex() == float(want).hex(), (limit, got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.3, 0.05, 1.0, (0.3, 0.01)]))
+def test_aupro_through_the_dense_path_equals_the_reference_and_the_counts(seed, fpr_limit):
+    from anomaly_metrics.testing import reference_aupro
+
+    rng = np.random.default_rng(seed)
+    maps = np.round(rng.random((3, 12, 12)), 2).astype(np.float32)  # ties too
+    masks = rng.random((3, 12, 12)) < 0.45
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_dense, "DENSE_MIN_VALUES", 0)
+        dense = am.aupro(maps, masks, fpr_limit=fpr_limit)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_dense, "DENSE_POSITIVE_SHARE", np.inf)  # never the walk
+        counted = am.aupro(maps, masks, fpr_limit=fpr_limit)
+    assert np.asarray(dense).tobytes() == np.asarray(counted).tobytes()
+    limits = fpr_limit if isinstance(fpr_limit, tuple) else (fpr_limit,)
+    want = [reference_aupro(maps, masks, fpr_limit=lim) for lim in limits]
+    np.testing.assert_allclose(np.atleast_1d(dense), want, rtol=1e-9, atol=1e-12)
