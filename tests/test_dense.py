@@ -96,7 +96,7 @@ def test_dense_pays_only_for_many_positives(n_pos, n_neg, expected):
 def test_weighted_walk_equals_the_areas_of_the_counts_bit_for_bit(data):
     # AU-PRO's weighted areas (float32 scores, a floor or none, several limits) against the
     # weighted counts' areas, and the background count that the floor check reads
-    chunks, values, labels = _problem(data.draw)
+    chunks, _, labels = _problem(data.draw)
     chunks = [(v.astype(np.float32), y) for v, y in chunks]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     weights = 1.0 / rng.integers(1, 30, int(labels.sum()))
