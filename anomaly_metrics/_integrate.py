@@ -78,6 +78,47 @@ def _polyline_area_kernel(
     return s + comp
 
 
+@njit(cache=True, nogil=True)
+def _levels_area_kernel(n_p, eq, gap, n_neg, total, x_max):  # pragma: no cover - compiled
+    """:func:`_polyline_area_kernel` of the unweighted counts, straight from per-level counts.
+
+    ``n_p``, ``eq`` and ``gap`` are the counts at and between the ascending thresholds
+    (``_counts._Levels``); the cumulative counts are summed on the fly, in the order and with
+    the integers of ``_counts._cumulate``, so the area is the same float to the last bit,
+    without the four cumulative arrays (AUROC alone needs nothing else). The polyline ends at
+    ``(n_neg, total)``. Inputs are not validated.
+    """
+    m = n_p.shape[0]
+    s = 0.0
+    comp = 0.0
+    x0 = 0.0
+    y0 = 0.0
+    fp = 0
+    tp = 0
+    for k in range(m):
+        j = m - 1 - k
+        x1 = (fp + gap[j + 1]) / n_neg  # the negatives above threshold k: a horizontal move
+        if x1 != x0:
+            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y0, x_max)
+            if done:
+                return s + comp
+            x0 = x1
+        fp = fp + (gap[j + 1] + eq[j])
+        tp = tp + n_p[j]
+        x1 = fp / n_neg
+        y1 = tp / total
+        if x1 != x0:  # its ties: the diagonal
+            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
+            if done:
+                return s + comp
+            x0 = x1
+        y0 = y1
+    x1 = n_neg / n_neg
+    if x1 != x0:
+        s, comp, _ = _polyline_step(s, comp, x0, y0, x1, total / total, x_max)
+    return s + comp
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _polyline_step(s, comp, x0, y0, x1, y1, x_max):  # pragma: no cover - compiled
     """Add the segment from vertex ``(x0, y0)`` to ``(x1, y1)``: ``(s, comp, done)``.

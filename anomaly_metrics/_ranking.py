@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ._counts import _binary_counts, _Counts
+from ._counts import _binary_counts, _binary_levels, _Counts, _cumulate
 from ._dense import dense_pays, dense_roc_area
 from ._groups import _apply_groups
-from ._integrate import _polyline_area_kernel
+from ._integrate import _levels_area_kernel, _polyline_area_kernel
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
 
@@ -171,7 +171,13 @@ def _auroc_batches(
         x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
         area = dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max)
         return area if x_max == np.inf else _mcclish(area, x_max)
-    return _auroc_from_counts(_binary_counts(values, flags), max_fpr)
+    lv = _binary_levels(values, flags)  # the area straight from the per-level counts
+    if lv.n_pos == 0 or lv.n_neg == 0:
+        return _auroc_from_counts(_cumulate(*lv), max_fpr)  # (its warning and nan)
+    x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
+    total = float(lv.n_pos)
+    area = float(_levels_area_kernel(lv.n_p, lv.eq, lv.gap, float(lv.n_neg), total, x_max))
+    return area if x_max == np.inf else _mcclish(area, x_max)
 
 
 def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:

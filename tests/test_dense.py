@@ -1,4 +1,4 @@
-"""The dense path of AUROC (many positives): one walk over both classes sorted.
+"""The areas taken without the cumulative counts: the dense walk (many positives), the levels.
 
 It must give the float of the counting primitive's path to the last bit (the same vertices, the
 same arithmetic), whatever the ties, dtypes, batches and cut, and equal scikit-learn through the
@@ -138,3 +138,21 @@ def test_aupro_through_the_dense_path_equals_the_reference_and_the_counts(seed, 
     limits = fpr_limit if isinstance(fpr_limit, tuple) else (fpr_limit,)
     want = [reference_aupro(maps, masks, fpr_limit=lim) for lim in limits]
     np.testing.assert_allclose(np.atleast_1d(dense), want, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_area_from_the_levels_equals_the_area_of_the_cumulated_counts(data):
+    # AUROC's sparse path sums the cumulative counts on the fly: the same float as the area
+    # kernel on the cumulated arrays, bit for bit (the cut too)
+    from anomaly_metrics._counts import _binary_levels, _cumulate
+    from anomaly_metrics._integrate import _levels_area_kernel
+
+    chunks = _problem(data.draw)[0]
+    lv = _binary_levels([v for v, _ in chunks], [y for _, y in chunks])
+    c = _cumulate(*lv)
+    n_neg, total = float(lv.n_neg), float(lv.n_pos)
+    for x_max in (np.inf, data.draw(st.floats(1e-6, 1.0)), 1.0 / lv.n_neg, 1.0):
+        want = _polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, total, total, x_max)
+        got = _levels_area_kernel(lv.n_p, lv.eq, lv.gap, n_neg, total, x_max)
+        assert float(got).hex() == float(want).hex()
