@@ -19,7 +19,7 @@ from ._counts import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
 from ._groups import _group_index, _grouped
 from ._pgn_pbn import pbn, pgn
-from ._pimo import aupimo
+from ._pimo import _aupimo_checked
 from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
 from ._ranking import _aupr_from_counts, _auroc_from_counts
 from ._validation import check_fraction, check_maps_and_masks, check_scores
@@ -104,7 +104,7 @@ def _from_counts(c: _Counts, prefix: str, wanted: list[str], out: dict[str, floa
 def _aupimo_or_nan(maps: NDArray[Any], gt: NDArray[np.bool_]) -> float:
     """Mean AUPIMO of the anomalous images; its data errors become nan with a warning."""
     try:
-        result = _prefixed("aupimo", aupimo, maps, gt)
+        result = _prefixed("aupimo", _aupimo_checked, maps, gt)
     except (ValueError, RuntimeError) as err:
         warn_undefined(f"aupimo: {err} (nan).")
         return float("nan")

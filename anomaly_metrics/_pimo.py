@@ -411,6 +411,13 @@ def aupimo(
     return _aupimo_prepared(_prepare(anomaly_maps, masks), lo, hi, k, forced)
 
 
+def _aupimo_checked(maps: NDArray[Any], masks: NDArray[np.bool_]) -> AupimoResult:
+    """:func:`aupimo` with its default options, of maps and masks already checked
+    (``check_maps_and_masks``: ``evaluate`` checks them once for every metric)."""
+    k, lo, hi, forced = _check_aupimo_options((1e-5, 1e-4), 300_000, False)
+    return _aupimo_prepared(_prepared([(maps, masks)]), lo, hi, k, forced)
+
+
 def _check_aupimo_options(
     fpr_bounds: Any, num_thresholds: Any, force: Any
 ) -> tuple[int | None, float, float, bool]:

@@ -262,3 +262,15 @@ def test_bad_arrays(maps, masks, exc, fragment):
     with pytest.raises(exc) as info:
         am.evaluate(maps, masks)
     assert fragment in str(info.value)
+
+
+def test_evaluate_aupimo_uses_the_defaults_of_aupimo():
+    # evaluate skips aupimo's second input check with a private call that restates its defaults
+    import inspect
+
+    from anomaly_metrics import _pimo
+
+    params = inspect.signature(am.aupimo).parameters
+    defaults = tuple(params[n].default for n in ("fpr_bounds", "num_thresholds", "force"))
+    assert defaults == ((1e-5, 1e-4), 300_000, False)
+    assert "(1e-5, 1e-4), 300_000, False" in inspect.getsource(_pimo._aupimo_checked)
