@@ -28,10 +28,12 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._levels import (
+    UnitWeights,
     _kept_positives,
     _merge_distinct_kernel,
     _stable_order,
     _weighted_float32_levels,
+    as_unit_weights,
 )
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
@@ -270,7 +272,7 @@ def _binary_counts(
     scores: NDArray[Any] | list[NDArray[Any]],
     labels: NDArray[np.bool_] | list[NDArray[np.bool_]],
     *,
-    pos_weights: NDArray[np.float64] | None = None,
+    pos_weights: NDArray[np.float64] | UnitWeights | None = None,
     thresholds: Literal["all", "positives"] = "positives",
     min_threshold: float | None = None,
 ) -> _Counts:
@@ -293,7 +295,7 @@ def _binary_levels(
     scores: NDArray[Any] | list[NDArray[Any]],
     labels: NDArray[np.bool_] | list[NDArray[np.bool_]],
     *,
-    pos_weights: NDArray[np.float64] | None = None,
+    pos_weights: NDArray[np.float64] | UnitWeights | None = None,
     thresholds: Literal["all", "positives"] = "positives",
     min_threshold: float | None = None,
 ) -> _Levels:
@@ -305,8 +307,10 @@ def _binary_levels(
         Checked, flat scores (float32 or float64) and bool labels; or lists of such arrays,
         consecutive batches that are treated as their concatenation without being copied
         into one array (same counts, same result).
-    pos_weights : ndarray of shape (n_pos,), optional
-        A weight per positive, in the order of ``scores[labels]`` (AU-PRO: 1 / region size).
+    pos_weights : ndarray of shape (n_pos,), or UnitWeights, optional
+        A weight per positive, in the order of ``scores[labels]`` (AU-PRO: 1 / region size,
+        best given as :class:`~anomaly_metrics._levels.UnitWeights`: region ids and a weight
+        per region, so that no array of a float64 per positive is made).
         With it the result also carries the cumulative weight ``tp_weight`` (and the total
         ``n_pos_weight``) beside the counts, so one pass serves AUROC and AU-PRO alike.
     thresholds : {"positives", "all"}
@@ -328,17 +332,19 @@ def _binary_levels(
         pos_weights is not None
         and thresholds == "positives"
         and all(s.dtype == np.float32 for s, _ in chunks)
-        and pos_weights.shape[0] < 1 << 32
+        and n_pos_total < 1 << 32
     ):
         # weighted float32 positives (AU-PRO, AU-sPRO, evaluate): extracted, floored, keyed and
         # weighted in one pass, their distinct levels read from the packed order
-        w_all = np.ascontiguousarray(pos_weights, dtype=np.float64)
-        u, n_p, w_p, n_pos = _weighted_float32_levels(chunks, w_all, min_threshold)
+        unit_w = as_unit_weights(pos_weights)
+        u, n_p, w_p, n_pos = _weighted_float32_levels(chunks, unit_w, n_pos_total, min_threshold)
         if u.shape[0] == 0:
             eq, gap = np.zeros(0, np.int64), np.array([n_neg_total], np.int64)
         else:
             eq, gap = _count_into_gaps(chunks, False, u)
         return _Levels(u, n_p, w_p, eq, gap, n_pos, n_neg_total)
+    if isinstance(pos_weights, UnitWeights):
+        pos_weights = pos_weights.per_positive()
     weighted = pos_weights is not None
     if not weighted:  # one pass, the floor included
         pos = _kept_positives(chunks, n_pos_total, min_threshold)

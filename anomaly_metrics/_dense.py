@@ -27,7 +27,14 @@ from numpy.typing import NDArray
 from ._counts import _gather_in_range_kernel
 from ._integrate import _polyline_step
 from ._keys import float32_from_key
-from ._levels import _kept_positives, _packed_kept_positives, _weights_in_order, key_float32
+from ._levels import (
+    UnitWeights,
+    _kept_positives,
+    _packed_kept_positives,
+    _weights_in_order,
+    as_unit_weights,
+    key_float32,
+)
 from ._parallel import cut_at_batches, run_tasks, split_range
 
 __all__: list[str] = []  # private: used by _ranking
@@ -244,7 +251,7 @@ def dense_roc_area(
 
 def dense_weighted_areas(
     chunks: list[tuple[NDArray[np.float32], NDArray[np.bool_]]],
-    pos_weights: NDArray[np.float64],
+    pos_weights: NDArray[np.float64] | UnitWeights,
     n_units: int,
     n_neg: int,
     limits: tuple[float, ...],
@@ -259,16 +266,17 @@ def dense_weighted_areas(
     areas and the number of negatives at or above the lowest kept positive (what
     ``_pro._floor_holds`` checks); None when no positive is kept.
     """
-    w = np.ascontiguousarray(pos_weights, dtype=np.float64)
-    packed, kept_w, _ = _packed_kept_positives(chunks, w, min_threshold)
+    unit_w = as_unit_weights(pos_weights)
+    n_pos = sum(int(np.count_nonzero(y)) for _, y in chunks)
+    packed, kept_ix, _ = _packed_kept_positives(chunks, unit_w, n_pos, min_threshold)
     if packed.shape[0] == 0:
         return None
     low = float(float32_from_key(np.array([int(packed.min() >> np.uint64(32))]))[0])
     neg_a, neg_b = _sorted_classes(chunks, packed.sort, low, int(packed.shape[0]), n_neg)
+    weights = _weights_in_order(packed, kept_ix, unit_w.table)
+    del kept_ix
     areas = np.zeros(len(limits))
     lim = np.asarray(limits, np.float64)
-    weights = _weights_in_order(packed, kept_w)
-    del kept_w
     _walk_weighted_areas_kernel(
         packed, weights, neg_a, neg_b, float(n_neg), float(n_units), lim, areas
     )

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ._counts import _binary_counts, _Counts
 from ._f1 import _f1_max_from_counts
 from ._groups import _group_index, _grouped
+from ._levels import UnitWeights
 from ._pgn_pbn import pbn, pgn
 from ._pimo import _aupimo_checked
 from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
@@ -235,7 +236,7 @@ def evaluate(
         weights = st = None
         if "aupro" in wanted:
             st = _pro_statistics(maps, gt)  # the regions, labelled once
-            weights = (1.0 / st.sizes.astype(np.float64))[st.ids]
+            weights = UnitWeights(st.ids, 1.0 / st.sizes.astype(np.float64))
         c = _binary_counts(flat_maps, flat_gt, pos_weights=weights)
         del weights
         _from_counts(c, "pixel", wanted, out)

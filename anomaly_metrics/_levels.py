@@ -11,7 +11,7 @@ positives get that order from one plain sort of ``key << 32 | rank`` (:func:`_pa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from ._keys import FLOAT32_KEY_OFFSET, order_key
 
-__all__: list[str] = []  # private: used by _counts and _chunked_counts
+__all__: list[str] = []  # private: used by _counts, _dense, _pro and _chunked_counts
 
 
 @njit(cache=True, nogil=True)
@@ -104,7 +104,7 @@ def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
 
 @njit(cache=True, nogil=True)
 def _kept_positives_kernel(
-    values, labels, threshold, out, weights, j, packed, kept_w, k, zero_sign
+    values, labels, threshold, out, index, j, packed, kept_ix, k, zero_sign
 ):  # pragma: no cover - compiled
     """Extract the positives of one chunk with ``float64(value) >= threshold``; return ``(j, k)``.
 
@@ -115,7 +115,8 @@ def _kept_positives_kernel(
 
     * without ``packed`` (empty): ``out[k] = value``;
     * with it (float32 values): ``packed[k] = key << 32 | k`` (its order key,
-      :mod:`anomaly_metrics._keys`, and its rank) and ``kept_w[k] = weights[j]``;
+      :mod:`anomaly_metrics._keys`, and its rank) and ``kept_ix[k] = index[j]`` (``j`` itself
+      when ``index`` is empty): where its weight is (:class:`UnitWeights`);
       ``zero_sign[0]`` records the sign bit of the first kept zero (-1 while there is none):
       ``-0.0`` and ``0.0`` share a key, and the level they make is written as the first of them.
 
@@ -123,6 +124,7 @@ def _kept_positives_kernel(
     """
     n = values.shape[0]
     keyed = packed.shape[0] > 0
+    indexed = index.shape[0] > 0
     words = labels[: n - n % 8].view(np.uint64)
     w = 0
     while w <= words.shape[0]:
@@ -141,7 +143,7 @@ def _kept_positives_kernel(
                         bits = np.float32(x).view(np.int32)
                         key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
                         packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
-                        kept_w[k] = weights[j]
+                        kept_ix[k] = index[j] if indexed else j
                         if x == 0 and zero_sign[0] < 0:
                             zero_sign[0] = 1 if bits < 0 else 0
                     else:
@@ -163,8 +165,8 @@ def _kept_positives(
     dtype = np.result_type(*(s.dtype for s, _ in chunks))
     out = np.empty(n_pos, dtype)
     threshold = -np.inf if min_threshold is None else float(min_threshold)
-    none_w, none_packed, none_sign = (
-        np.empty(0, np.float64),
+    none_ix, none_packed, none_sign = (
+        np.empty(0, np.int32),
         np.empty(0, np.uint64),
         np.empty(1, np.int64),
     )
@@ -175,10 +177,10 @@ def _kept_positives(
             np.ascontiguousarray(labels),
             threshold,
             out,
-            none_w,
+            none_ix,
             0,
             none_packed,
-            none_w,
+            none_ix,
             k,
             none_sign,
         )
@@ -233,46 +235,74 @@ def _distinct_keys_kernel(packed, weights, negative_zero):  # pragma: no cover -
 
 
 @njit(cache=True, nogil=True)
-def _weights_in_order(packed, kept_w):  # pragma: no cover - compiled
-    """``kept_w[rank]`` for the rank in the low 32 bits of each ``packed``: the weights in order.
+def _weights_in_order(packed, kept_ix, table):  # pragma: no cover - compiled
+    """``table[kept_ix[rank]]`` for the rank in the low 32 bits of each ``packed``: the weights
+    in the packed order.
 
     A loop with nothing else in it keeps many of its random loads in flight; the same loads
     inside a walk with unpredictable branches measured 3x slower. Inputs are not validated.
     """
     out = np.empty(packed.shape[0], np.float64)
     for i in range(packed.shape[0]):
-        out[i] = kept_w[np.int64(packed[i] & np.uint64(0xFFFFFFFF))]
+        out[i] = table[kept_ix[np.int64(packed[i] & np.uint64(0xFFFFFFFF))]]
     return out
+
+
+class UnitWeights(NamedTuple):
+    """Positive ``j`` weighs ``table[index[j]]``: a weight per unit, not per pixel.
+
+    AU-PRO's positives weigh ``1 / size`` of their region: ``index`` is the region of each
+    (int32, one per positive), ``table`` the weight of each region. Kept this way, no array of
+    one float64 per positive is made.
+    """
+
+    index: NDArray[np.integer]
+    table: NDArray[np.float64]
+
+    def per_positive(self) -> NDArray[np.float64]:
+        """The weight of every positive (an array of one float64 each)."""
+        return self.table[self.index]
+
+
+def as_unit_weights(weights: NDArray[np.float64] | UnitWeights) -> UnitWeights:
+    """``weights`` as :class:`UnitWeights` (an array of one weight per positive: an empty index
+    stands for ``index[j] = j``)."""
+    if isinstance(weights, UnitWeights):
+        return weights
+    return UnitWeights(np.zeros(0, np.int32), np.ascontiguousarray(weights, dtype=np.float64))
 
 
 def _packed_kept_positives(
     chunks: list[tuple[NDArray[np.float32], NDArray[np.bool_]]],
-    pos_weights: NDArray[np.float64],
+    weights: UnitWeights,
+    n_pos: int,
     min_threshold: float | None,
-) -> tuple[NDArray[np.uint64], NDArray[np.float64], bool]:
-    """``(packed, kept_w, negative_zero)`` of the float32 positives ``>= min_threshold``.
+) -> tuple[NDArray[np.uint64], NDArray[np.integer], bool]:
+    """``(packed, kept_ix, negative_zero)`` of the ``n_pos`` float32 positives ``>= min_threshold``.
 
-    ``packed`` (not yet sorted) holds ``key << 32 | rank`` per kept positive and ``kept_w`` the
-    weight of each rank (:func:`_kept_positives_kernel`); ``negative_zero`` tells whether the
-    first kept zero is ``-0.0``. Sorted, ``packed`` is the stable order of the kept positives.
+    ``packed`` (not yet sorted; sorted, it is the stable order of the kept positives) holds
+    ``key << 32 | rank`` per kept positive and ``kept_ix[rank]`` where its weight is in
+    ``weights.table`` (:func:`_kept_positives_kernel`; :func:`_weights_in_order` reads them once
+    ``packed`` is sorted); ``negative_zero`` tells whether the first kept zero is ``-0.0``.
     """
-    n_pos = pos_weights.shape[0]
     packed = np.empty(n_pos, np.uint64)
-    kept_w = np.empty(n_pos, np.float64)
+    wide = n_pos >= 1 << 31 or weights.index.dtype != np.int32
+    kept_ix = np.empty(n_pos, np.int64 if wide else np.int32)
     zero_sign = np.full(1, -1, np.int64)
     threshold = -np.inf if min_threshold is None else float(min_threshold)
     j = k = 0
     for values, labels in chunks:
         labels = np.ascontiguousarray(labels)  # (a view when it is already: the usual case)
         j, k = _kept_positives_kernel(
-            values, labels, threshold, values[:0], pos_weights, j, packed, kept_w, k, zero_sign
+            values, labels, threshold, values[:0], weights.index, j, packed, kept_ix, k, zero_sign
         )
-    return packed[:k], kept_w, bool(zero_sign[0] == 1)
+    return packed[:k], kept_ix, bool(zero_sign[0] == 1)
 
 
 def _weighted_float32_levels(
     chunks: list[tuple[NDArray[np.float32], NDArray[np.bool_]]],
-    pos_weights: NDArray[np.float64],
+    weights: UnitWeights,
+    n_pos: int,
     min_threshold: float | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], int]:
     """Distinct levels, counts and weight sums of the kept float32 positives, and their number.
@@ -281,7 +311,9 @@ def _weighted_float32_levels(
     and merging the ties, bit for bit: the positives are packed with their rank into one uint64
     each (:func:`_packed_kept_positives`), sorted (NumPy, no indirection) and read back in order.
     """
-    packed, kept_w, negative_zero = _packed_kept_positives(chunks, pos_weights, min_threshold)
+    packed, kept_ix, negative_zero = _packed_kept_positives(chunks, weights, n_pos, min_threshold)
     packed.sort()
-    u, n_p, w_p = _distinct_keys_kernel(packed, _weights_in_order(packed, kept_w), negative_zero)
+    w_sorted = _weights_in_order(packed, kept_ix, weights.table)
+    del kept_ix
+    u, n_p, w_p = _distinct_keys_kernel(packed, w_sorted, negative_zero)
     return u, n_p, w_p, int(packed.shape[0])

@@ -32,6 +32,7 @@ from ._components import _region_ids
 from ._counts import _binary_counts, _Counts
 from ._dense import dense_pays, dense_weighted_areas
 from ._integrate import _polyline_area_kernel
+from ._levels import UnitWeights
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches
 from ._warnings import warn_undefined
@@ -167,7 +168,7 @@ def _background_floor(
 def _counts_for_cut(
     scores: NDArray[Any] | list[NDArray[Any]],
     in_region: NDArray[np.bool_] | list[NDArray[np.bool_]],
-    weights: NDArray[np.float64],
+    weights: NDArray[np.float64] | UnitWeights,
     n_background: int,
     fpr_limit: float,
 ) -> _Counts:
@@ -254,7 +255,7 @@ def _aupro_from_statistics(
     if _aupro_undefined(n_regions, st.n_background):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        weights = 1.0 / st.sizes.astype(np.float64)[st.ids]
+        weights = UnitWeights(st.ids, 1.0 / st.sizes.astype(np.float64))  # 1 / region size
         dense = _dense_cut_areas(st, weights, limits)
         if dense is not None:
             areas = dense
@@ -265,7 +266,7 @@ def _aupro_from_statistics(
 
 
 def _dense_cut_areas(
-    st: _ProStatistics, weights: NDArray[np.float64], limits: tuple[float, ...]
+    st: _ProStatistics, weights: UnitWeights, limits: tuple[float, ...]
 ) -> tuple[float, ...] | None:
     """The areas of :func:`_areas_from_counts` by the dense walk, when it pays; else None.
 

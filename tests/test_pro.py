@@ -673,7 +673,12 @@ def test_weighted_float32_levels_equal_the_stable_merge(data):
     # AU-PRO's weighted float32 positives, extracted, floored and keyed in one pass and read from
     # the packed order: the distinct levels, counts and weight sums equal those of the stably
     # sorted kept positives merged plainly, bit for bit, whatever the chunking
-    from anomaly_metrics._levels import _merge_distinct_kernel, _weighted_float32_levels
+    from anomaly_metrics._levels import (
+        UnitWeights,
+        _merge_distinct_kernel,
+        _weighted_float32_levels,
+        as_unit_weights,
+    )
 
     specials = np.array([-1.0, -0.0, 0.0, 1e-45, 0.25, 0.5, 3e38], np.float32)
     n = data.draw(st.integers(0, 300))
@@ -682,7 +687,13 @@ def test_weighted_float32_levels_equal_the_stable_merge(data):
         rng.random(n) < 0.6, rng.choice(specials, n), rng.normal(size=n).astype(np.float32)
     ).astype(np.float32)
     labels = rng.random(n) < data.draw(st.sampled_from([0.0, 0.1, 0.5, 0.97, 1.0]))
-    weights = 1.0 / rng.integers(1, 50, int(labels.sum()))
+    n_pos = int(labels.sum())
+    # per positive, or per unit (AU-PRO's regions): an index of each positive into a table
+    region = rng.integers(0, 7, n_pos).astype(np.int32)
+    table = 1.0 / rng.integers(1, 50, 7)
+    by_unit = data.draw(st.booleans())
+    weights = table[region] if by_unit else 1.0 / rng.integers(1, 50, n_pos)
+    given_w = UnitWeights(region, table) if by_unit else weights
     floor = data.draw(st.sampled_from([None, -0.0, 0.25, float(rng.normal()), 1e39]))
     cuts = np.sort(rng.integers(0, n + 1, data.draw(st.integers(0, 3))))
     chunks = [(v, y) for v, y in zip(np.split(values, cuts), np.split(labels, cuts))]
@@ -692,7 +703,7 @@ def test_weighted_float32_levels_equal_the_stable_merge(data):
         pos, w = pos[kept], w[kept]
     order = np.argsort(pos, kind="stable")
     u0, n0, w0, _ = _merge_distinct_kernel(pos[order], w[order], pos[:0])
-    u1, n1, w1, n_kept = _weighted_float32_levels(chunks, weights, floor)
+    u1, n1, w1, n_kept = _weighted_float32_levels(chunks, as_unit_weights(given_w), n_pos, floor)
     assert n_kept == pos.size
     assert u1.tobytes() == u0.tobytes()  # signed zeros too: the first of each tie
     assert np.array_equal(n1, n0)
