@@ -14,7 +14,7 @@ operations, but every array is dropped as soon as the next step no longer needs 
   are then added; on Dask each block returns int32 counts (a block has fewer than 2**31 pixels)
   that the reduction adds into int64.
 * AU-PRO and AU-sPRO keep only the positives at or above a *floor* (:func:`background_floor`)
-  when the curve is sure to cross the FPR limit above it (the in-memory ``_counts_for_cut``):
+  when the curve is sure to cross the FPR limit above it (the in-memory ``_levels_for_cut``):
   pass 2 then sorts only the background pixels above the floor and merely counts the rest.
 * The cumulated counts are made one array at a time, each input freed as it is used, and the
   thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas are

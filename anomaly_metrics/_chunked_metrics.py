@@ -235,7 +235,7 @@ def counts_for_cut(
     """Weighted counts for the areas up to `limit` (AU-PRO, AU-sPRO), from pass 1's `part`.
 
     Only the positives at or above the sampled background floor are kept (the in-memory
-    ``_pro._counts_for_cut``, same areas to the last bit); when the counts show the curve does
+    ``_pro._levels_for_cut``, same areas to the last bit); when the counts show the curve does
     not pass `limit` above the floor (a poor sample), pass 1 is read again and every positive
     is counted.
     """

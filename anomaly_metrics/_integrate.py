@@ -79,44 +79,68 @@ def _polyline_area_kernel(
 
 
 @njit(cache=True, nogil=True)
-def _levels_area_kernel(n_p, eq, gap, n_neg, total, x_max):  # pragma: no cover - compiled
-    """:func:`_polyline_area_kernel` of the unweighted counts, straight from per-level counts.
+def _levels_areas_kernel(
+    n_p, w_p, eq, gap, n_neg, total, limits, areas
+):  # pragma: no cover - compiled
+    """:func:`_polyline_area_kernel` of the cumulated counts, straight from per-level counts.
 
-    ``n_p``, ``eq`` and ``gap`` are the counts at and between the ascending thresholds
-    (``_counts._Levels``); the cumulative counts are summed on the fly, in the order and with
-    the integers of ``_counts._cumulate``, so the area is the same float to the last bit,
-    without the four cumulative arrays (AUROC alone needs nothing else). The polyline ends at
-    ``(n_neg, total)``. Inputs are not validated.
+    ``n_p`` (or, when it has one entry per level, the weight ``w_p``), ``eq`` and ``gap`` are
+    the counts at and between the ascending thresholds (``_counts._Levels``); the cumulative
+    counts are summed on the fly, in the order and with the operations of
+    ``_counts._cumulate``, so each area is the same float to the last bit, without the
+    cumulative arrays. ``areas[q]`` gets the area up to ``limits[q]`` (``inf``: all of it); the
+    polyline ends at ``(n_neg, the total positive mass)``. Inputs are not validated.
     """
     m = n_p.shape[0]
-    s = 0.0
-    comp = 0.0
+    weighted = w_p.shape[0] == m and m > 0
+    n_lim = limits.shape[0]
+    s = np.zeros(n_lim)
+    comp = np.zeros(n_lim)
+    done = np.zeros(n_lim, np.bool_)
+    left = n_lim
     x0 = 0.0
     y0 = 0.0
     fp = 0
     tp = 0
+    tpw = 0.0
     for k in range(m):
+        if left == 0:
+            break
         j = m - 1 - k
         x1 = (fp + gap[j + 1]) / n_neg  # the negatives above threshold k: a horizontal move
         if x1 != x0:
-            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y0, x_max)
-            if done:
-                return s + comp
+            for q in range(n_lim):
+                if not done[q]:
+                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y0, limits[q])
+                    if d:
+                        done[q] = True
+                        left -= 1
             x0 = x1
         fp = fp + (gap[j + 1] + eq[j])
-        tp = tp + n_p[j]
+        if weighted:
+            tpw = w_p[j] if k == 0 else tpw + w_p[j]
+            y1 = tpw / total
+        else:
+            tp = tp + n_p[j]
+            y1 = tp / total
         x1 = fp / n_neg
-        y1 = tp / total
         if x1 != x0:  # its ties: the diagonal
-            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
-            if done:
-                return s + comp
+            for q in range(n_lim):
+                if not done[q]:
+                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
+                    if d:
+                        done[q] = True
+                        left -= 1
             x0 = x1
         y0 = y1
     x1 = n_neg / n_neg
-    if x1 != x0:
-        s, comp, _ = _polyline_step(s, comp, x0, y0, x1, total / total, x_max)
-    return s + comp
+    if left > 0 and x1 != x0:
+        y1 = (tpw if weighted else tp) / total
+        for q in range(n_lim):
+            if not done[q]:
+                s[q], comp[q], _ = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
+    for q in range(n_lim):
+        areas[q] = s[q] + comp[q]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -29,9 +29,9 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._components import _region_ids
-from ._counts import _binary_counts, _Counts
+from ._counts import _binary_counts, _binary_levels, _Counts, _Levels
 from ._dense import dense_pays, dense_weighted_areas
-from ._integrate import _polyline_area_kernel
+from ._integrate import _levels_areas_kernel, _polyline_area_kernel
 from ._levels import UnitWeights
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches
@@ -140,7 +140,7 @@ def _background_floor(
     strided sample of the background, a little lower than the (1 - fpr_limit) quantile, and is
     then verified with an exact count; None when the sample's guess fails (or when nothing would
     be gained). With ``verify=False`` the guess is returned unverified: the caller checks the
-    counts it makes with it (:func:`_counts_for_cut`), which saves a pass over the pixels.
+    counts it makes with it (:func:`_levels_for_cut`), which saves a pass over the pixels.
     Inputs are not validated.
     """
     if fpr_limit >= 1.0 or n_background == 0:
@@ -165,27 +165,38 @@ def _background_floor(
     return floor
 
 
-def _counts_for_cut(
+def _levels_for_cut(
     scores: NDArray[Any] | list[NDArray[Any]],
     in_region: NDArray[np.bool_] | list[NDArray[np.bool_]],
     weights: NDArray[np.float64] | UnitWeights,
     n_background: int,
     fpr_limit: float,
-) -> _Counts:
-    """Weighted counts at the positive thresholds that the area up to `fpr_limit` needs.
+) -> _Levels:
+    """Weighted per-level counts at the positive thresholds that the area up to `fpr_limit` needs.
 
     Positives below an unverified :func:`_background_floor` are dropped (``min_threshold``); the
     counts then tell whether that was exact: the curve must pass ``fpr_limit`` at or above the
     lowest kept threshold, i.e. more than ``fpr_limit * n_background`` background pixels score at
-    or above it (a stricter test than the floor's own). When they do not (a poor sample), the
-    counts are made again over every pixel. Inputs are not validated.
+    or above it (a stricter test than the floor's own; they are all but ``gap[0]``, those below
+    it). When they do not (a poor sample), the counts are made again over every pixel. Inputs
+    are not validated.
     """
     floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
     if floor is not None:
-        c = _binary_counts(scores, in_region, pos_weights=weights, min_threshold=floor)
-        if _floor_holds(c.fp, fpr_limit, n_background):
-            return c
-    return _binary_counts(scores, in_region, pos_weights=weights)
+        lv = _binary_levels(scores, in_region, pos_weights=weights, min_threshold=floor)
+        at_or_above = lv.n_neg - int(lv.gap[0])
+        if lv.u.shape[0] and at_or_above >= _floor_need(fpr_limit, n_background):
+            return lv
+    return _binary_levels(scores, in_region, pos_weights=weights)
+
+
+def _areas_from_levels(lv: _Levels, n_units: int, limits: tuple[float, ...]) -> tuple[float, ...]:
+    """:func:`_areas_from_counts` of ``_cumulate(*lv)``, to the last bit, without cumulating."""
+    assert lv.w_p is not None
+    areas = np.zeros(len(limits))
+    lim = np.asarray(limits, np.float64)
+    _levels_areas_kernel(lv.n_p, lv.w_p, lv.eq, lv.gap, float(lv.n_neg), float(n_units), lim, areas)
+    return tuple(float(a) / limit for a, limit in zip(areas, limits))
 
 
 def _aupro_undefined(n_regions: int, n_background: int) -> bool:
@@ -260,8 +271,8 @@ def _aupro_from_statistics(
         if dense is not None:
             areas = dense
         else:
-            c = _counts_for_cut(st.scores, st.in_region, weights, st.n_background, max(limits))
-            areas = _areas_from_counts(c, n_regions, limits)
+            lv = _levels_for_cut(st.scores, st.in_region, weights, st.n_background, max(limits))
+            areas = _areas_from_levels(lv, n_regions, limits)
     return areas if isinstance(fpr_limit, tuple) else areas[0]
 
 
@@ -271,7 +282,7 @@ def _dense_cut_areas(
     """The areas of :func:`_areas_from_counts` by the dense walk, when it pays; else None.
 
     For float32 maps whose region pixels are many (``_dense.dense_pays``): the same floor as
-    :func:`_counts_for_cut`, the same check of it (the walk counts the background pixels at
+    :func:`_levels_for_cut`, the same check of it (the walk counts the background pixels at
     or above the lowest kept score), the same fallback; the same floats, bit for bit.
     """
     chunks = (

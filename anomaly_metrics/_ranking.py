@@ -10,7 +10,7 @@ import numpy as np
 from ._counts import _binary_counts, _binary_levels, _Counts, _cumulate
 from ._dense import dense_pays, dense_roc_area
 from ._groups import _apply_groups
-from ._integrate import _levels_area_kernel, _polyline_area_kernel
+from ._integrate import _levels_areas_kernel, _polyline_area_kernel
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
 
@@ -175,8 +175,10 @@ def _auroc_batches(
     if lv.n_pos == 0 or lv.n_neg == 0:
         return _auroc_from_counts(_cumulate(*lv), max_fpr)  # (its warning and nan)
     x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
-    total = float(lv.n_pos)
-    area = float(_levels_area_kernel(lv.n_p, lv.eq, lv.gap, float(lv.n_neg), total, x_max))
+    out = np.zeros(1)
+    no_w, limits = np.zeros(0), np.array([x_max])
+    _levels_areas_kernel(lv.n_p, no_w, lv.eq, lv.gap, float(lv.n_neg), float(lv.n_pos), limits, out)
+    area = float(out[0])
     return area if x_max == np.inf else _mcclish(area, x_max)
 
 

@@ -47,10 +47,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._pro import (
-    _areas_from_counts,
+    _areas_from_levels,
     _check_fpr_limits,
-    _counts_for_cut,
     _cut_weighted_curve,
+    _levels_for_cut,
 )
 from ._validation import check_fraction, check_labels, check_real, check_scores
 from ._warnings import warn_undefined
@@ -401,8 +401,8 @@ def auspro(
     if _spro_undefined(ch.n_channels, ch.n_background, "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = _counts_for_cut(ch.scores, ch.union, _capped_weights(ch), ch.n_background, max(limits))
-        areas = _areas_from_counts(c, ch.n_channels, limits)
+        lv = _levels_for_cut(ch.scores, ch.union, _capped_weights(ch), ch.n_background, max(limits))
+        areas = _areas_from_levels(lv, ch.n_channels, limits)
     return areas[0] if one else areas
 
 

@@ -143,16 +143,31 @@ def test_aupro_through_the_dense_path_equals_the_reference_and_the_counts(seed, 
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_area_from_the_levels_equals_the_area_of_the_cumulated_counts(data):
-    # AUROC's sparse path sums the cumulative counts on the fly: the same float as the area
-    # kernel on the cumulated arrays, bit for bit (the cut too)
+    # AUROC's and AU-PRO's sparse paths sum the cumulative counts on the fly: the same floats as
+    # the area kernel on the cumulated arrays, bit for bit (cuts, floors and weights too)
     from anomaly_metrics._counts import _binary_levels, _cumulate
-    from anomaly_metrics._integrate import _levels_area_kernel
+    from anomaly_metrics._integrate import _levels_areas_kernel
+    from anomaly_metrics._levels import UnitWeights
 
-    chunks = _problem(data.draw)[0]
-    lv = _binary_levels([v for v, _ in chunks], [y for _, y in chunks])
+    chunks, _, labels = _problem(data.draw)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    weights = None
+    if data.draw(st.booleans()):  # AU-PRO-like: 1 / region size, by region
+        weights = UnitWeights(
+            rng.integers(0, 5, int(labels.sum())).astype(np.int32), 1.0 / rng.integers(1, 9, 5)
+        )
+    floor = data.draw(st.sampled_from([None, 0.0, 0.5])) if weights is not None else None
+    values, flags = [v for v, _ in chunks], [y for _, y in chunks]
+    lv = _binary_levels(values, flags, pos_weights=weights, min_threshold=floor)
+    if lv.u.shape[0] == 0:
+        return
     c = _cumulate(*lv)
-    n_neg, total = float(lv.n_neg), float(lv.n_pos)
-    for x_max in (np.inf, data.draw(st.floats(1e-6, 1.0)), 1.0 / lv.n_neg, 1.0):
-        want = _polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, total, total, x_max)
-        got = _levels_area_kernel(lv.n_p, lv.eq, lv.gap, n_neg, total, x_max)
-        assert float(got).hex() == float(want).hex()
+    limits = np.array([np.inf, data.draw(st.floats(1e-6, 1.0)), 1.0 / lv.n_neg, 1.0])
+    got = np.zeros(limits.size)
+    w_p = lv.w_p if lv.w_p is not None else np.zeros(0)
+    total = 7.0 if weights is not None else float(lv.n_pos)
+    _levels_areas_kernel(lv.n_p, w_p, lv.eq, lv.gap, float(lv.n_neg), total, limits, got)
+    y, end = (c.tp_weight, c.n_pos_weight) if weights is not None else (c.tp, c.n_pos)
+    for x_max, area in zip(limits, got):
+        want = _polyline_area_kernel(c.fp_above, c.fp, y, float(c.n_neg), float(end), total, x_max)
+        assert float(area).hex() == float(want).hex()

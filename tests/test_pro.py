@@ -199,7 +199,7 @@ def test_background_floor_falls_back_when_the_sample_misleads():
 
 @settings(max_examples=100, deadline=None)
 @given(pro_problems(), LIMITS, st.integers(1, 64))
-def test_counts_for_cut_check_the_unverified_floor(problem, limit, sample_size):
+def test_levels_for_cut_check_the_unverified_floor(problem, limit, sample_size):
     # AU-PRO counts with an unverified floor and checks the counts instead: whatever the
     # sample (tiny samples mislead often), the area equals the one from counting every pixel
     maps, masks = problem
@@ -210,9 +210,9 @@ def test_counts_for_cut_check_the_unverified_floor(problem, limit, sample_size):
     with mock.patch.object(
         _pro, "_background_floor", lambda *a, **k: guess(*a, **{**k, "sample_size": sample_size})
     ):
-        c = _pro._counts_for_cut(st_.scores, st_.in_region, weights, st_.n_background, limit)
+        lv = _pro._levels_for_cut(st_.scores, st_.in_region, weights, st_.n_background, limit)
     n_regions = st_.sizes.size
-    assert _pro._aupro_from_counts(c, n_regions, limit) == pytest.approx(
+    assert _pro._areas_from_levels(lv, n_regions, (limit,))[0] == pytest.approx(
         _pro._aupro_from_counts(full, n_regions, limit), abs=1e-12
     )
 
