@@ -17,12 +17,12 @@ from numpy.typing import NDArray
 
 from . import _chunked_metrics as cm
 from . import _chunked_pimo as cp
-from ._chunked_counts import GapCounts, cumulate, distinct_levels
-from ._counts import _binary_counts
-from ._evaluate import _IMAGE_COUNTS, _PIXEL_COUNTS, METRICS, _from_counts, _prefixed
+from ._chunked_counts import GapCounts, distinct_levels
+from ._counts import _binary_levels, _Levels
+from ._evaluate import _IMAGE_COUNTS, _PIXEL_COUNTS, METRICS, _from_levels, _prefixed
 from ._groups import _group_index, _grouped
 from ._pgn_pbn import pbn, pgn
-from ._pro import _aupro_from_counts
+from ._pro import _aupro_from_levels
 from ._validation import check_scores
 from ._warnings import warn_undefined
 
@@ -70,7 +70,7 @@ def _image_metrics(
         assert sample.labels is not None
         scores, labels = sample.scores, sample.labels
     if _IMAGE_COUNTS.intersection(wanted):
-        _from_counts(_binary_counts(scores, labels), "image", wanted, out)
+        _from_levels(_binary_levels(scores, labels), "image", wanted, out)
     if "pgn" in wanted:
         out["pgn"] = _prefixed("pgn", pgn, scores, labels)
     if "pbn" in wanted:
@@ -155,11 +155,14 @@ def evaluate(
         else:
             levels["eq"], levels["gap"] = np.zeros(0, np.int64), np.array([n_neg], np.int64)
         del target
-        c = cumulate(levels, n_pos, n_neg, "pixel_f1max" in wanted)
-        _from_counts(c, "pixel", wanted, out)
+        lv = _Levels(
+            levels["u"], levels["n_p"], levels.get("w_p"), levels["eq"], levels["gap"], n_pos, n_neg
+        )
+        del levels  # (the per-level counts: the metrics read them without cumulating)
+        _from_levels(lv, "pixel", wanted, out)
         if aupro:
             n_regions = int(p1["sum_regions"])
-            out["aupro"] = float(_prefixed("aupro", _aupro_from_counts, c, n_regions, limit))
+            out["aupro"] = float(_prefixed("aupro", _aupro_from_levels, lv, n_regions, limit))
     if aupimo:
         out["aupimo"] = _aupimo_value(pim, _split(second, 1))
     return {m: out[m] for m in METRICS if m in out}

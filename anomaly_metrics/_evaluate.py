@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import _binary_counts, _Counts
-from ._f1 import _f1_max_from_counts
+from ._counts import _binary_levels, _Levels
+from ._f1 import _f1_max_from_levels
 from ._groups import _group_index, _grouped
 from ._levels import UnitWeights
 from ._pgn_pbn import pbn, pgn
 from ._pimo import _aupimo_checked
-from ._pro import _aupro_from_counts, _aupro_from_statistics, _pro_statistics
-from ._ranking import _aupr_from_counts, _auroc_from_counts
+from ._pro import _aupro_from_levels, _aupro_from_statistics, _pro_statistics
+from ._ranking import _aupr_from_levels, _auroc_from_levels
 from ._validation import check_fraction, check_maps_and_masks, check_scores
 from ._warnings import UndefinedMetricWarning, _stacklevel, warn_undefined
 
@@ -83,23 +83,24 @@ def _prefixed(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return value
 
 
-def _f1max_or_nan(c: _Counts) -> float:
-    if c.n_pos == 0 or c.n_neg == 0:
-        missing = "positive" if c.n_pos == 0 else "negative"
+def _f1max_or_nan(lv: _Levels) -> float:
+    if lv.n_pos == 0 or lv.n_neg == 0:
+        missing = "positive" if lv.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples: F1 max is undefined (nan).")
         return float("nan")
-    return _f1_max_from_counts(c)[0]
+    return _f1_max_from_levels(lv)[0]
 
 
-def _from_counts(c: _Counts, prefix: str, wanted: list[str], out: dict[str, float]) -> None:
+def _from_levels(lv: _Levels, prefix: str, wanted: list[str], out: dict[str, float]) -> None:
+    """AUROC, AUPR and F1 max from one count's per-level counts (no cumulative arrays)."""
     table = {
-        f"{prefix}_auroc": _auroc_from_counts,
-        f"{prefix}_aupr": _aupr_from_counts,
+        f"{prefix}_auroc": _auroc_from_levels,
+        f"{prefix}_aupr": _aupr_from_levels,
         f"{prefix}_f1max": _f1max_or_nan,
     }
     for name, fn in table.items():
         if name in wanted:
-            out[name] = float(_prefixed(name, fn, c))
+            out[name] = float(_prefixed(name, fn, lv))
 
 
 def _aupimo_or_nan(maps: NDArray[Any], gt: NDArray[np.bool_]) -> float:
@@ -216,7 +217,7 @@ def evaluate(
             assert sample.labels is not None
             scores, labels = sample.scores, sample.labels
         if _IMAGE_COUNTS.intersection(wanted):
-            _from_counts(_binary_counts(scores, labels), "image", wanted, out)
+            _from_levels(_binary_levels(scores, labels), "image", wanted, out)
         if "pgn" in wanted:
             out["pgn"] = _prefixed("pgn", pgn, scores, labels)
         if "pbn" in wanted:
@@ -237,12 +238,12 @@ def evaluate(
         if "aupro" in wanted:
             st = _pro_statistics(maps, gt)  # the regions, labelled once
             weights = UnitWeights(st.ids, 1.0 / st.sizes.astype(np.float64))
-        c = _binary_counts(flat_maps, flat_gt, pos_weights=weights)
+        lv = _binary_levels(flat_maps, flat_gt, pos_weights=weights)
         del weights
-        _from_counts(c, "pixel", wanted, out)
+        _from_levels(lv, "pixel", wanted, out)
         if st is not None:
             n_regions = int(st.sizes.size)
-            out["aupro"] = float(_prefixed("aupro", _aupro_from_counts, c, n_regions, limit))
+            out["aupro"] = float(_prefixed("aupro", _aupro_from_levels, lv, n_regions, limit))
 
     if "aupimo" in wanted:
         out["aupimo"] = _aupimo_or_nan(maps, gt)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._counts import _binary_counts, _Counts
+from ._counts import _binary_levels, _Counts, _Levels
 from ._groups import _apply_groups
 from ._validation import check_real, check_score_batches
 from ._warnings import warn_undefined
@@ -45,6 +45,33 @@ def _f1_max_from_counts(c: _Counts) -> tuple[float, float]:
     best = f1.max()
     k = int(np.flatnonzero(f1 == best)[-1])  # thresholds descend: the last is the lowest
     return float(best), float(c.thresholds[k])
+
+
+@njit(cache=True, nogil=True)
+def _f1_max_levels_kernel(u, n_p, eq, gap, n_pos):  # pragma: no cover - compiled
+    """:func:`_f1_max_from_counts` from per-level counts: the same F1 values (the cumulative
+    counts summed on the fly, the same float operations), the same maximum and threshold."""
+    m = u.shape[0]
+    fp = 0
+    tp = 0
+    best = -1.0
+    at = 0
+    for k in range(m):
+        j = m - 1 - k
+        fp = fp + (gap[j + 1] + eq[j])
+        tp = tp + n_p[j]
+        t = np.float64(tp)
+        f1 = 2.0 * t / ((t + np.float64(fp)) + np.float64(n_pos))
+        if f1 >= best:  # thresholds descend: the last maximum is the lowest threshold
+            best = f1
+            at = j
+    return best, u[at]
+
+
+def _f1_max_from_levels(lv: _Levels) -> tuple[float, float]:
+    """:func:`_f1_max_from_counts` of ``_cumulate(*lv)``, without cumulating (both classes)."""
+    best, threshold = _f1_max_levels_kernel(lv.u, lv.n_p, lv.eq, lv.gap, lv.n_pos)
+    return float(best), float(threshold)
 
 
 def f1_score(scores: Any, labels: Any, threshold: float = 0.5, *, groups: Any = None) -> float:
@@ -166,16 +193,19 @@ def _f1_max_batches(scores: Sequence[Any], labels: Sequence[Any]) -> tuple[float
     Both nan (and one warning) when a class is missing. `f1_max` is the one-batch case; the
     torch ``F1Max`` reads the threshold too.
     """
-    c = _binary_counts(*check_score_batches(scores, labels))
-    if c.n_pos == 0 or c.n_neg == 0:
-        missing = "positive" if c.n_pos == 0 else "negative"
+    lv = _binary_levels(*check_score_batches(scores, labels))
+    if lv.n_pos == 0 or lv.n_neg == 0:
+        missing = "positive" if lv.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
         return float("nan"), float("nan")
-    return _f1_max_from_counts(c)
+    return _f1_max_from_levels(lv)
 
 
-def _adaptive_threshold_from_counts(c: _Counts, scores_min: float, scores_max: float) -> float:
-    """F1-maximising threshold with anomalib's one-class fallbacks. Inputs are not validated."""
+def _adaptive_threshold_from_counts(
+    c: _Counts | _Levels, scores_min: float, scores_max: float
+) -> float:
+    """F1-maximising threshold with anomalib's one-class fallbacks (from counts or per-level
+    counts, the same float). Inputs are not validated."""
     if c.n_pos == 0:
         warn_undefined(
             "No anomalous samples: the adaptive threshold takes the highest score observed "
@@ -188,7 +218,7 @@ def _adaptive_threshold_from_counts(c: _Counts, scores_min: float, scores_max: f
             f"({scores_min!r})."
         )
         return scores_min
-    return _f1_max_from_counts(c)[1]
+    return (_f1_max_from_levels(c) if isinstance(c, _Levels) else _f1_max_from_counts(c))[1]
 
 
 def f1_adaptive_threshold(scores: Any, labels: Any, *, groups: Any = None) -> float:
@@ -238,6 +268,6 @@ def f1_adaptive_threshold(scores: Any, labels: Any, *, groups: Any = None) -> fl
 def _f1_adaptive_threshold_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`f1_adaptive_threshold` of the concatenation of batches, not copied (one batch: itself)."""
     s, y = check_score_batches(scores, labels)
-    c = _binary_counts(s, y)
+    lv = _binary_levels(s, y)
     lo, hi = min(float(b.min()) for b in s), max(float(b.max()) for b in s)
-    return _adaptive_threshold_from_counts(c, lo, hi)
+    return _adaptive_threshold_from_counts(lv, lo, hi)

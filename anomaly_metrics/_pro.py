@@ -242,6 +242,13 @@ def _areas_from_counts(c: _Counts, n_units: int, limits: tuple[float, ...]) -> t
     )
 
 
+def _aupro_from_levels(lv: _Levels, n_regions: int, fpr_limit: float) -> float:
+    """:func:`_aupro_from_counts` of ``_cumulate(*lv)``, the same float, without cumulating."""
+    if _aupro_undefined(n_regions, lv.n_neg):
+        return float("nan")
+    return _areas_from_levels(lv, n_regions, (fpr_limit,))[0]
+
+
 def _aupro_from_counts(c: _Counts, n_regions: int, fpr_limit: float) -> float:
     """AU-PRO from weighted counts (positives: region pixels, weight 1 / region size).
 

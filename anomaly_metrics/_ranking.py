@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numba import njit
 
-from ._counts import _binary_counts, _binary_levels, _Counts, _cumulate
+from ._counts import _binary_levels, _Counts, _cumulate, _Levels
 from ._dense import dense_pays, dense_roc_area
 from ._groups import _apply_groups
 from ._integrate import _levels_areas_kernel, _polyline_area_kernel
@@ -171,7 +172,11 @@ def _auroc_batches(
         x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
         area = dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max)
         return area if x_max == np.inf else _mcclish(area, x_max)
-    lv = _binary_levels(values, flags)  # the area straight from the per-level counts
+    return _auroc_from_levels(_binary_levels(values, flags), max_fpr)
+
+
+def _auroc_from_levels(lv: _Levels, max_fpr: float | None = None) -> float:
+    """:func:`_auroc_from_counts` of ``_cumulate(*lv)``, the same float, without cumulating."""
     if lv.n_pos == 0 or lv.n_neg == 0:
         return _auroc_from_counts(_cumulate(*lv), max_fpr)  # (its warning and nan)
     x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
@@ -182,6 +187,36 @@ def _auroc_batches(
     return area if x_max == np.inf else _mcclish(area, x_max)
 
 
+@njit(cache=True, nogil=True)
+def _aupr_terms_kernel(n_p, eq, gap, n_pos):  # pragma: no cover - compiled
+    """The terms ``recall step * precision`` of :func:`_aupr_from_counts`, from per-level counts.
+
+    The same operations on the same floats as the NumPy expressions there (the cumulative
+    counts summed on the fly, as ``_cumulate`` does), so ``np.sum`` of the terms is the same
+    float. Inputs are not validated.
+    """
+    m = n_p.shape[0]
+    terms = np.empty(m, np.float64)
+    fp = 0
+    tp = 0
+    prev = 0.0
+    for k in range(m):
+        j = m - 1 - k
+        fp = fp + (gap[j + 1] + eq[j])
+        tp = tp + n_p[j]
+        t = np.float64(tp)
+        terms[k] = ((t - prev) / np.float64(n_pos)) * (t / (t + np.float64(fp)))
+        prev = t
+    return terms
+
+
+def _aupr_from_levels(lv: _Levels) -> float:
+    """:func:`_aupr_from_counts` of ``_cumulate(*lv)``, the same float, without cumulating."""
+    if lv.n_pos == 0:
+        return _aupr_from_counts(_cumulate(*lv))  # (its warning and nan)
+    return float(np.sum(_aupr_terms_kernel(lv.n_p, lv.eq, lv.gap, lv.n_pos)))
+
+
 def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`aupr` of the concatenation of batches, not copied (see :func:`_auroc_batches`)."""
-    return _aupr_from_counts(_binary_counts(*check_score_batches(scores, labels)))
+    return _aupr_from_levels(_binary_levels(*check_score_batches(scores, labels)))

@@ -171,3 +171,22 @@ def test_area_from_the_levels_equals_the_area_of_the_cumulated_counts(data):
     for x_max, area in zip(limits, got):
         want = _polyline_area_kernel(c.fp_above, c.fp, y, float(c.n_neg), float(end), total, x_max)
         assert float(area).hex() == float(want).hex()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_aupr_and_f1_from_the_levels_equal_those_of_the_cumulated_counts(data):
+    # AUPR, F1 max and its threshold, as aupr / f1_max / evaluate compute them from per-level
+    # counts, against the NumPy expressions on the cumulated counts, bit for bit
+    from anomaly_metrics._counts import _binary_levels, _cumulate
+    from anomaly_metrics._f1 import _f1_max_from_counts, _f1_max_from_levels
+    from anomaly_metrics._ranking import _aupr_from_counts, _aupr_from_levels
+
+    chunks = _problem(data.draw)[0]
+    lv = _binary_levels([v for v, _ in chunks], [y for _, y in chunks])
+    c = _cumulate(*lv)
+    assert _aupr_from_levels(lv).hex() == _aupr_from_counts(c).hex()
+    best, threshold = _f1_max_from_levels(lv)
+    want_best, want_threshold = _f1_max_from_counts(c)
+    assert best.hex() == want_best.hex()
+    assert threshold.hex() == want_threshold.hex()
