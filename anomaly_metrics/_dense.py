@@ -25,7 +25,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._counts import _gather_in_range_kernel
-from ._integrate import _polyline_step
+from ._integrate import _polyline_step, _polyline_steps
 from ._keys import float32_from_key
 from ._levels import (
     UnitWeights,
@@ -76,34 +76,30 @@ def _walk_area_kernel(pos, neg_a, neg_b, n_neg, total, x_max):  # pragma: no cov
     y0 = 0.0
     while ip >= 0:
         t = pos[ip]  # compared in the values' own type: both classes share it, so it is exact
-        while ia >= 0 and neg_a[ia] > t:
-            ia -= 1
-        while ib >= 0 and neg_b[ib] > t:
-            ib -= 1
-        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
-        if fp != fp0:  # the negatives above t: a horizontal segment
-            x1 = fp / n_neg
-            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y0, x_max)
-            if done:
-                return s + comp
-            x0 = x1
-            fp0 = fp
-        while ia >= 0 and neg_a[ia] == t:
-            ia -= 1
-        while ib >= 0 and neg_b[ib] == t:
-            ib -= 1
-        while ip >= 0 and pos[ip] == t:
-            ip -= 1
-        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
-        y1 = (n_p - 1 - ip) / total
-        if fp != fp0:  # negatives tied with t: the diagonal
-            x1 = fp / n_neg
-            s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
-            if done:
-                return s + comp
-            x0 = x1
-            fp0 = fp
-        y0 = y1
+        for tie in range(2):  # the negatives above t (a horizontal segment), then its ties
+            if tie == 0:
+                while ia >= 0 and neg_a[ia] > t:
+                    ia -= 1
+                while ib >= 0 and neg_b[ib] > t:
+                    ib -= 1
+                y1 = y0
+            else:
+                while ia >= 0 and neg_a[ia] == t:
+                    ia -= 1
+                while ib >= 0 and neg_b[ib] == t:
+                    ib -= 1
+                while ip >= 0 and pos[ip] == t:
+                    ip -= 1
+                y1 = (n_p - 1 - ip) / total
+            fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+            if fp != fp0:
+                x1 = fp / n_neg
+                s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
+                if done:
+                    return s + comp
+                x0 = x1
+                fp0 = fp
+            y0 = y1
     x1 = n_neg / n_neg
     if x1 != x0:
         s, comp, _ = _polyline_step(s, comp, x0, y0, x1, n_p / total, x_max)
@@ -122,11 +118,8 @@ def _walk_weighted_areas_kernel(
     of ``_polyline_area_kernel`` on the weighted counts, bit for bit. ``areas[l]`` gets the area
     up to ``limits[l]``; the walk stops when every limit is passed. Inputs are not validated.
     """
-    n_lim = limits.shape[0]
-    s = np.zeros(n_lim)
-    comp = np.zeros(n_lim)
-    done = np.zeros(n_lim, np.bool_)
-    left = n_lim
+    sums = np.zeros((limits.shape[0], 3))  # per limit: sum, compensation, passed
+    left = limits.shape[0]
     n_a = neg_a.shape[0]
     n_b = neg_b.shape[0]
     ip = packed.shape[0] - 1
@@ -147,12 +140,7 @@ def _walk_weighted_areas_kernel(
         fp = (n_a - 1 - ia) + (n_b - 1 - ib)
         if fp != fp0:
             x1 = fp / n_neg
-            for q in range(n_lim):
-                if not done[q]:
-                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y0, limits[q])
-                    if d:
-                        done[q] = True
-                        left -= 1
+            left -= _polyline_steps(sums, x0, y0, x1, y0, limits)
             x0 = x1
             fp0 = fp
         while ia >= 0 and neg_a[ia] == t:
@@ -172,22 +160,15 @@ def _walk_weighted_areas_kernel(
         y1 = tpw / total
         if fp != fp0:
             x1 = fp / n_neg
-            for q in range(n_lim):
-                if not done[q]:
-                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
-                    if d:
-                        done[q] = True
-                        left -= 1
+            left -= _polyline_steps(sums, x0, y0, x1, y1, limits)
             x0 = x1
             fp0 = fp
         y0 = y1
     x1 = n_neg / n_neg
     if left > 0 and x1 != x0:
-        for q in range(n_lim):
-            if not done[q]:
-                s[q], comp[q], _ = _polyline_step(s[q], comp[q], x0, y0, x1, tpw / total, limits[q])
-    for q in range(n_lim):
-        areas[q] = s[q] + comp[q]
+        _polyline_steps(sums, x0, y0, x1, tpw / total, limits)
+    for q in range(limits.shape[0]):
+        areas[q] = sums[q, 0] + sums[q, 1]
 
 
 def _sorted_negatives_from(

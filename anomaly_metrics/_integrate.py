@@ -93,11 +93,8 @@ def _levels_areas_kernel(
     """
     m = n_p.shape[0]
     weighted = w_p.shape[0] == m and m > 0
-    n_lim = limits.shape[0]
-    s = np.zeros(n_lim)
-    comp = np.zeros(n_lim)
-    done = np.zeros(n_lim, np.bool_)
-    left = n_lim
+    sums = np.zeros((limits.shape[0], 3))  # per limit: sum, compensation, passed
+    left = limits.shape[0]
     x0 = 0.0
     y0 = 0.0
     fp = 0
@@ -109,12 +106,7 @@ def _levels_areas_kernel(
         j = m - 1 - k
         x1 = (fp + gap[j + 1]) / n_neg  # the negatives above threshold k: a horizontal move
         if x1 != x0:
-            for q in range(n_lim):
-                if not done[q]:
-                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y0, limits[q])
-                    if d:
-                        done[q] = True
-                        left -= 1
+            left -= _polyline_steps(sums, x0, y0, x1, y0, limits)
             x0 = x1
         fp = fp + (gap[j + 1] + eq[j])
         if weighted:
@@ -125,22 +117,32 @@ def _levels_areas_kernel(
             y1 = tp / total
         x1 = fp / n_neg
         if x1 != x0:  # its ties: the diagonal
-            for q in range(n_lim):
-                if not done[q]:
-                    s[q], comp[q], d = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
-                    if d:
-                        done[q] = True
-                        left -= 1
+            left -= _polyline_steps(sums, x0, y0, x1, y1, limits)
             x0 = x1
         y0 = y1
     x1 = n_neg / n_neg
     if left > 0 and x1 != x0:
-        y1 = (tpw if weighted else tp) / total
-        for q in range(n_lim):
-            if not done[q]:
-                s[q], comp[q], _ = _polyline_step(s[q], comp[q], x0, y0, x1, y1, limits[q])
-    for q in range(n_lim):
-        areas[q] = s[q] + comp[q]
+        _polyline_steps(sums, x0, y0, x1, (tpw if weighted else tp) / total, limits)
+    for q in range(limits.shape[0]):
+        areas[q] = sums[q, 0] + sums[q, 1]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _polyline_steps(sums, x0, y0, x1, y1, limits):  # pragma: no cover - compiled
+    """:func:`_polyline_step` for each limit not yet passed; returns how many it passes now.
+
+    ``sums[q]`` holds ``(sum, compensation, passed)`` of the area up to ``limits[q]``.
+    """
+    passed = 0
+    for q in range(limits.shape[0]):
+        if sums[q, 2] == 0.0:
+            s, comp, d = _polyline_step(sums[q, 0], sums[q, 1], x0, y0, x1, y1, limits[q])
+            sums[q, 0] = s
+            sums[q, 1] = comp
+            if d:
+                sums[q, 2] = 1.0
+                passed += 1
+    return passed
 
 
 @njit(cache=True, nogil=True, inline="always")
