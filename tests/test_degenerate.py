@@ -83,8 +83,13 @@ TIED_NORMAL = {"pixels_both", "equal_scores"}  # every normal pixel has the same
 
 
 def _canonical(maps: np.ndarray) -> np.ndarray:
-    """The maps in the dtype the core computes in (float16, bool -> float32; int -> float64)."""
-    if maps.dtype == np.float16 or maps.dtype == bool:
+    """The maps in the dtype the core computes in (float16, bool, 8/16-bit int -> float32;
+    wider int -> float64)."""
+    if (
+        maps.dtype == np.float16
+        or maps.dtype == bool
+        or (maps.dtype.kind in "iu" and maps.dtype.itemsize <= 2)
+    ):
         return maps.astype(np.float32)
     if maps.dtype.kind in "iu":
         return maps.astype(np.float64)

@@ -123,3 +123,30 @@ def test_layout_transforms_keep_the_metrics_exact(problem) -> None:
     assert am.f1_max(maps, masks) == pytest.approx(best, abs=1e-12)
     assert am.f1_adaptive_threshold(maps, masks) == threshold
     assert am.aupro(maps, masks) == pytest.approx(ref_aupro(maps, masks), abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "computed"),
+    [
+        (np.uint8, np.float32),
+        (np.int8, np.float32),
+        (np.uint16, np.float32),
+        (np.int16, np.float32),
+        (np.int32, np.float64),
+        (np.int64, np.float64),
+    ],
+)
+def test_integer_maps_are_computed_in_the_narrowest_exact_float(dtype, computed) -> None:
+    # 8/16-bit integers fit float32 exactly (half the copy of float64, faster sorts); wider ones
+    # need float64. The values, and so the metrics, are those of the integers themselves
+    from anomaly_metrics._validation import check_scores
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(1)
+    values = rng.integers(info.min, info.max, 4096, dtype=dtype, endpoint=True)
+    values[:2] = info.min, info.max
+    got = check_scores(values)
+    assert got.dtype == computed
+    assert np.array_equal(got.astype(np.float64), values.astype(np.float64))
+    labels = rng.random(4096) < 0.3
+    assert am.auroc(values, labels) == pytest.approx(roc_auc_score(labels, values), rel=1e-12)
