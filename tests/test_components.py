@@ -122,3 +122,14 @@ def test_numpy_integer_connectivity_is_accepted():
         am.connected_components(masks, connectivity=np.int64(4)),
         am.connected_components(masks, connectivity=4),
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_foreground_per_image_equals_count_nonzero(n, size, seed):
+    from anomaly_metrics._components import _foreground_per_image_kernel
+
+    flat = np.random.default_rng(seed).random((n, size)) < 0.3
+    got = _foreground_per_image_kernel(flat)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.count_nonzero(flat, axis=1))
