@@ -12,11 +12,16 @@ negatives have ``score >= t``. :func:`_binary_counts` computes it in one of two 
     only the distinct scores of the positives are thresholds. The positives are sorted (they are
     the rare class in pixel-level evaluation) and every negative is *counted* into the gap or tie
     of the sorted positives it falls in: gathered into a buffer, sorted a million at a time in
-    cache and merged (see :func:`_count_into_gaps`). The areas under ROC, PR, PRO and the F1 maximum only ever change at a positive
-    score, so this mode gives them exactly, in a fraction of the time of a full sort.
+    cache and merged (see :func:`_count_into_gaps`). The areas under ROC, PR, PRO and the F1
+    maximum only ever change at a positive score, so this mode gives them exactly, in a fraction
+    of the time of a full sort.
 
 Negatives are counted both with ``score >= t`` (``fp``) and ``score > t`` (``fp_above``), which
 is all that is needed to draw the tie diagonals of the full curve between consecutive thresholds.
+:func:`_binary_levels` gives the same statistic per level (the counts at and between the
+ascending thresholds, :class:`_Levels`): the metrics read it without cumulating it (AUROC, AUPR,
+F1, AU-PRO), and :func:`_cumulate` turns it into :class:`_Counts` for the curves. When positives
+are many (half the pixels), AUROC and AU-PRO take ``_dense.py`` instead.
 """
 
 from __future__ import annotations
