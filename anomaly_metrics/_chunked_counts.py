@@ -1,6 +1,6 @@
 """The counting primitive of the chunked metrics, holding as little as it can at each step.
 
-:func:`_counts._binary_counts` split over two passes (:mod:`._chunked_metrics`), written for
+:func:`_counts._binary_levels` split over two passes (:mod:`._chunked_metrics`), written for
 data whose positives alone fill much of the memory: the same integers and the same float
 operations, but every array is dropped as soon as the next step no longer needs it.
 
@@ -16,9 +16,9 @@ operations, but every array is dropped as soon as the next step no longer needs 
 * AU-PRO and AU-sPRO keep only the positives at or above a *floor* (:func:`background_floor`)
   when the curve is sure to cross the FPR limit above it (the in-memory ``_levels_for_cut``):
   pass 2 then sorts only the background pixels above the floor and merely counts the rest.
-* The cumulated counts are made one array at a time, each input freed as it is used, and the
-  thresholds only when the metric reads them (AUROC, AUPR and the areas do not); the areas are
-  then one pass over the counts (``_integrate._polyline_area_kernel``), with no polyline.
+* The counts are never cumulated into arrays: the metrics read the per-level counts
+  (``_counts._Levels``) and sum them on the fly, with no polyline
+  (``_integrate._levels_areas_kernel``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._counts import _SORT_CHUNK, _count_span_into, _Counts
+from ._counts import _SORT_CHUNK, _count_span_into
 from ._levels import _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._pro import _floor_share
@@ -199,36 +199,3 @@ class GapCounts:
 def narrow(counts: NDArray[np.int64], n: int) -> NDArray[Any]:
     """A block's counts as int32 when its `n` values cannot overflow it (the reduction widens)."""
     return counts.astype(np.int32) if n < 1 << 31 else counts
-
-
-def cumulate(levels: dict[str, Any], n_pos: int, n_neg: int, need_thresholds: bool) -> _Counts:
-    """``_counts._cumulate`` of ``levels`` (keys u, n_p, w_p, eq, gap), consuming it.
-
-    The same integer cumsums and the same float cumsum of the weights (the only float
-    operation), one array at a time. Without `need_thresholds` the thresholds are a stand-in of
-    the same length that holds no memory (the areas read only their number).
-    """
-    u = levels.pop("u")
-    k = u.shape[0]
-    if need_thresholds:
-        thresholds = u[::-1].copy()
-    else:
-        thresholds = np.broadcast_to(np.float64(np.nan), (k,))
-    del u
-    n_p = levels.pop("n_p")
-    tp = np.cumsum(n_p[::-1])
-    del n_p
-    w_p = levels.pop("w_p")
-    tp_weight = np.cumsum(w_p[::-1]) if w_p is not None else None
-    del w_p
-    n_pos_weight = float(tp_weight[-1]) if tp_weight is not None and tp_weight.size else 0.0
-    gap = levels.pop("gap")
-    eq = levels.pop("eq")
-    # negatives above each threshold and below the previous one, plus its ties (int64 even
-    # when a single Dask block's int32 counts arrive unmerged)
-    fp = np.add(gap[:0:-1], eq[::-1], dtype=np.int64)
-    del gap
-    np.cumsum(fp, out=fp)
-    fp_above = fp - eq[::-1]
-    del eq
-    return _Counts(thresholds, tp, fp, fp_above, n_pos, n_neg, tp_weight, n_pos_weight)

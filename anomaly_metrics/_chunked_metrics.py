@@ -29,15 +29,14 @@ from ._chunked_counts import (
     GapCounts,
     background_floor,
     background_sample,
-    cumulate,
     distinct_levels,
     narrow,
 )
 from ._components import _region_ids
-from ._counts import _count_into_gaps, _Counts
-from ._f1 import _adaptive_threshold_from_counts, _f1_max_from_counts
-from ._pro import _areas_from_counts, _aupro_undefined, _floor_holds
-from ._ranking import _aupr_from_counts, _auroc_from_counts
+from ._counts import _count_into_gaps, _Levels
+from ._f1 import _adaptive_threshold_from_levels, _f1_max_from_levels
+from ._pro import _areas_from_levels, _aupro_undefined, _floor_holds
+from ._ranking import _aupr_from_levels, _auroc_from_levels
 from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
 
@@ -164,33 +163,30 @@ def gap_counts(
     return counted.pop("sum_eq"), counted.pop("sum_gap")
 
 
-def counts_from_positives(
+def levels_from_positives(
     runner: Any,
     part: dict[str, Any],
     weighted: bool,
     gaps: Any = stage_gaps,
     *,
-    need_thresholds: bool = True,
     floor: float | None = None,
-) -> _Counts:
-    """``_binary_counts`` of the chunks from pass 1's ``part``, with the counting pass.
+) -> _Levels:
+    """``_binary_levels`` of the chunks from pass 1's ``part``, with the counting pass.
 
-    The positives are sorted exactly as ``_binary_counts`` sorts them (a stable argsort when
+    The positives are sorted exactly as ``_binary_levels`` sorts them (a stable argsort when
     they carry weights), so the thresholds, counts and weight sums are the same. Consumes the
     positives of `part` (see :mod:`._chunked_counts`).
     """
     n_neg = int(part["sum_neg"])
     u, n_p, w_p, n_pos = distinct_levels(part, weighted, floor)
     eq, gap = gap_counts(runner, gaps, u, n_neg)
-    levels = {"u": u, "n_p": n_p, "w_p": w_p, "eq": eq, "gap": gap}
-    del u, n_p, w_p, eq, gap
-    return cumulate(levels, n_pos, n_neg, need_thresholds)
+    return _Levels(u, n_p, w_p, eq, gap, n_pos, n_neg)
 
 
-def pixel_counts(runner: Any, need_thresholds: bool = True) -> tuple[_Counts, dict[str, Any]]:
-    """Counts at the positives' thresholds (pass 1 and 2), and pass 1's result."""
+def pixel_levels(runner: Any) -> tuple[_Levels, dict[str, Any]]:
+    """Per-level counts at the positives' thresholds (pass 1 and 2), and pass 1's result."""
     part = runner.map_reduce("positives", stage_positives, False, False)
-    return counts_from_positives(runner, part, False, need_thresholds=need_thresholds), part
+    return levels_from_positives(runner, part, False), part
 
 
 # ----------------------------------------------------------------------------------------------
@@ -198,25 +194,25 @@ def pixel_counts(runner: Any, need_thresholds: bool = True) -> tuple[_Counts, di
 
 
 def auroc(runner: Any, max_fpr: float | None) -> float:
-    return _auroc_from_counts(pixel_counts(runner, False)[0], max_fpr)
+    return _auroc_from_levels(pixel_levels(runner)[0], max_fpr)
 
 
 def aupr(runner: Any) -> float:
-    return _aupr_from_counts(pixel_counts(runner, False)[0])
+    return _aupr_from_levels(pixel_levels(runner)[0])
 
 
 def f1_max(runner: Any) -> tuple[float, float]:
-    c = pixel_counts(runner)[0]
-    if c.n_pos == 0 or c.n_neg == 0:
-        missing = "positive" if c.n_pos == 0 else "negative"
+    lv = pixel_levels(runner)[0]
+    if lv.n_pos == 0 or lv.n_neg == 0:
+        missing = "positive" if lv.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
         return float("nan"), float("nan")
-    return _f1_max_from_counts(c)
+    return _f1_max_from_levels(lv)
 
 
 def f1_adaptive_threshold(runner: Any) -> float:
-    c, part = pixel_counts(runner)
-    return _adaptive_threshold_from_counts(c, part["min_lo"], part["max_hi"])
+    lv, part = pixel_levels(runner)
+    return _adaptive_threshold_from_levels(lv, part["min_lo"], part["max_hi"])
 
 
 def pro(runner: Any, threshold: float) -> float:
@@ -229,10 +225,10 @@ def pro(runner: Any, threshold: float) -> float:
     return float(np.mean(detected / sizes))
 
 
-def counts_for_cut(
+def levels_for_cut(
     runner: Any, stage: Any, params: tuple[Any, ...], part: dict[str, Any], gaps: Any, limit: float
-) -> _Counts:
-    """Weighted counts for the areas up to `limit` (AU-PRO, AU-sPRO), from pass 1's `part`.
+) -> _Levels:
+    """Weighted per-level counts for the areas up to `limit` (AU-PRO, AU-sPRO), from `part`.
 
     Only the positives at or above the sampled background floor are kept (the in-memory
     ``_pro._levels_for_cut``, same areas to the last bit); when the counts show the curve does
@@ -241,12 +237,12 @@ def counts_for_cut(
     """
     n_neg = int(part["sum_neg"])
     floor = background_floor(part, limit, n_neg)
-    c = counts_from_positives(runner, part, True, gaps, need_thresholds=False, floor=floor)
-    if floor is None or _floor_holds(c.fp, limit, n_neg):
-        return c
-    del c
+    lv = levels_from_positives(runner, part, True, gaps, floor=floor)
+    if floor is None or _floor_holds(lv, limit, n_neg):
+        return lv
+    del lv
     part = runner.map_reduce("positives again", stage, *params)
-    return counts_from_positives(runner, part, True, gaps, need_thresholds=False)
+    return levels_from_positives(runner, part, True, gaps)
 
 
 def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[float, ...]:
@@ -257,9 +253,9 @@ def aupro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[fl
     if _aupro_undefined(n_regions, int(part["sum_neg"])):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = counts_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))
+        lv = levels_for_cut(runner, stage_positives, params, part, stage_gaps, max(limits))
         del part
-        areas = _areas_from_counts(c, n_regions, limits)
+        areas = _areas_from_levels(lv, n_regions, limits)
     return areas[0] if one else areas
 
 
@@ -269,7 +265,7 @@ def auspro(runner: Any, limits: tuple[float, ...], one: bool) -> float | tuple[f
     if _spro_undefined(n_channels, int(part["sum_neg"]), "AU-sPRO"):
         areas: tuple[float, ...] = (float("nan"),) * len(limits)
     else:
-        c = counts_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))
+        lv = levels_for_cut(runner, stage_spro_positives, (), part, stage_spro_gaps, max(limits))
         del part
-        areas = _areas_from_counts(c, n_channels, limits)
+        areas = _areas_from_levels(lv, n_channels, limits)
     return areas[0] if one else areas

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._counts import _binary_levels, _Counts, _Levels
+from ._counts import _binary_levels, _Levels
 from ._groups import _apply_groups
 from ._validation import check_real, check_score_batches
 from ._warnings import warn_undefined
@@ -34,23 +34,14 @@ def _count_at_threshold_kernel(scores, labels, threshold):  # pragma: no cover -
     return tp, fp
 
 
-def _f1_max_from_counts(c: _Counts) -> tuple[float, float]:
-    """(max F1, lowest threshold attaining it) from counts at positive thresholds.
-
-    F1 only peaks at a positive score: lowering the threshold to the next negative score adds a
-    false positive and no true positive. Inputs are not validated.
-    """
-    tp = c.tp.astype(np.float64)
-    f1 = 2.0 * tp / (tp + c.fp + c.n_pos)
-    best = f1.max()
-    k = int(np.flatnonzero(f1 == best)[-1])  # thresholds descend: the last is the lowest
-    return float(best), float(c.thresholds[k])
-
-
 @njit(cache=True, nogil=True)
 def _f1_max_levels_kernel(u, n_p, eq, gap, n_pos):  # pragma: no cover - compiled
-    """:func:`_f1_max_from_counts` from per-level counts: the same F1 values (the cumulative
-    counts summed on the fly, the same float operations), the same maximum and threshold."""
+    """(max F1, lowest threshold attaining it) from per-level counts at positive thresholds.
+
+    F1 only peaks at a positive score: lowering the threshold to the next negative score adds a
+    false positive and no true positive. F1 at a threshold is ``2 tp / ((tp + fp) + n_pos)``
+    with the cumulative counts summed on the fly, in float64. Inputs are not validated.
+    """
     m = u.shape[0]
     fp = 0
     tp = 0
@@ -58,7 +49,7 @@ def _f1_max_levels_kernel(u, n_p, eq, gap, n_pos):  # pragma: no cover - compile
     at = 0
     for k in range(m):
         j = m - 1 - k
-        fp = fp + (gap[j + 1] + eq[j])
+        fp = fp + (np.int64(gap[j + 1]) + np.int64(eq[j]))  # (int32 counts from one Dask block)
         tp = tp + n_p[j]
         t = np.float64(tp)
         f1 = 2.0 * t / ((t + np.float64(fp)) + np.float64(n_pos))
@@ -69,7 +60,7 @@ def _f1_max_levels_kernel(u, n_p, eq, gap, n_pos):  # pragma: no cover - compile
 
 
 def _f1_max_from_levels(lv: _Levels) -> tuple[float, float]:
-    """:func:`_f1_max_from_counts` of ``_cumulate(*lv)``, without cumulating (both classes)."""
+    """(max F1, lowest threshold attaining it) of per-level counts with both classes."""
     best, threshold = _f1_max_levels_kernel(lv.u, lv.n_p, lv.eq, lv.gap, lv.n_pos)
     return float(best), float(threshold)
 
@@ -201,24 +192,21 @@ def _f1_max_batches(scores: Sequence[Any], labels: Sequence[Any]) -> tuple[float
     return _f1_max_from_levels(lv)
 
 
-def _adaptive_threshold_from_counts(
-    c: _Counts | _Levels, scores_min: float, scores_max: float
-) -> float:
-    """F1-maximising threshold with anomalib's one-class fallbacks (from counts or per-level
-    counts, the same float). Inputs are not validated."""
-    if c.n_pos == 0:
+def _adaptive_threshold_from_levels(lv: _Levels, scores_min: float, scores_max: float) -> float:
+    """F1-maximising threshold with anomalib's one-class fallbacks. Inputs are not validated."""
+    if lv.n_pos == 0:
         warn_undefined(
             "No anomalous samples: the adaptive threshold takes the highest score observed "
             f"({scores_max!r})."
         )
         return scores_max
-    if c.n_neg == 0:
+    if lv.n_neg == 0:
         warn_undefined(
             "No normal samples: the adaptive threshold takes the lowest score observed "
             f"({scores_min!r})."
         )
         return scores_min
-    return (_f1_max_from_levels(c) if isinstance(c, _Levels) else _f1_max_from_counts(c))[1]
+    return _f1_max_from_levels(lv)[1]
 
 
 def f1_adaptive_threshold(scores: Any, labels: Any, *, groups: Any = None) -> float:
@@ -270,4 +258,4 @@ def _f1_adaptive_threshold_batches(scores: Sequence[Any], labels: Sequence[Any])
     s, y = check_score_batches(scores, labels)
     lv = _binary_levels(s, y)
     lo, hi = min(float(b.min()) for b in s), max(float(b.max()) for b in s)
-    return _adaptive_threshold_from_counts(lv, lo, hi)
+    return _adaptive_threshold_from_levels(lv, lo, hi)

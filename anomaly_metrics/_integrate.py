@@ -104,11 +104,11 @@ def _levels_areas_kernel(
         if left == 0:
             break
         j = m - 1 - k
-        x1 = (fp + gap[j + 1]) / n_neg  # the negatives above threshold k: a horizontal move
+        x1 = (fp + np.int64(gap[j + 1])) / n_neg  # the negatives above threshold k: horizontal
         if x1 != x0:
             left -= _polyline_steps(sums, x0, y0, x1, y0, limits)
             x0 = x1
-        fp = fp + (gap[j + 1] + eq[j])
+        fp = fp + (np.int64(gap[j + 1]) + np.int64(eq[j]))  # (int32 counts from one Dask block)
         if weighted:
             tpw = w_p[j] if k == 0 else tpw + w_p[j]
             y1 = tpw / total

@@ -118,10 +118,12 @@ def _floor_share(fpr_limit: float, n_background: int, sample_size: int) -> float
     return share if share < 1.0 else None
 
 
-def _floor_holds(fp: NDArray[Any], fpr_limit: float, n_background: int) -> bool:
-    """Whether counts made above a floor are exact up to `fpr_limit`: the background pixels at
-    or above the lowest kept threshold (``fp[-1]``) pass the limit."""
-    return bool(fp.size) and int(fp[-1]) >= _floor_need(fpr_limit, n_background)
+def _floor_holds(lv: _Levels, fpr_limit: float, n_background: int) -> bool:
+    """Whether per-level counts made above a floor are exact up to `fpr_limit`: the background
+    pixels at or above the lowest kept threshold (all but ``gap[0]``, those below it) pass the
+    limit."""
+    at_or_above = lv.n_neg - int(lv.gap[0])
+    return bool(lv.u.shape[0]) and at_or_above >= _floor_need(fpr_limit, n_background)
 
 
 def _background_floor(
@@ -177,15 +179,13 @@ def _levels_for_cut(
     Positives below an unverified :func:`_background_floor` are dropped (``min_threshold``); the
     counts then tell whether that was exact: the curve must pass ``fpr_limit`` at or above the
     lowest kept threshold, i.e. more than ``fpr_limit * n_background`` background pixels score at
-    or above it (a stricter test than the floor's own; they are all but ``gap[0]``, those below
-    it). When they do not (a poor sample), the counts are made again over every pixel. Inputs
-    are not validated.
+    or above it (a stricter test than the floor's own, :func:`_floor_holds`). When they do not (a
+    poor sample), the counts are made again over every pixel. Inputs are not validated.
     """
     floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
     if floor is not None:
         lv = _binary_levels(scores, in_region, pos_weights=weights, min_threshold=floor)
-        at_or_above = lv.n_neg - int(lv.gap[0])
-        if lv.u.shape[0] and at_or_above >= _floor_need(fpr_limit, n_background):
+        if _floor_holds(lv, fpr_limit, n_background):
             return lv
     return _binary_levels(scores, in_region, pos_weights=weights)
 

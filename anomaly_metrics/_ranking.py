@@ -202,7 +202,7 @@ def _aupr_terms_kernel(n_p, eq, gap, n_pos):  # pragma: no cover - compiled
     prev = 0.0
     for k in range(m):
         j = m - 1 - k
-        fp = fp + (gap[j + 1] + eq[j])
+        fp = fp + (np.int64(gap[j + 1]) + np.int64(eq[j]))  # (int32 counts from one Dask block)
         tp = tp + n_p[j]
         t = np.float64(tp)
         terms[k] = ((t - prev) / np.float64(n_pos)) * (t / (t + np.float64(fp)))
