@@ -35,7 +35,7 @@ from ._chunked_counts import (
 from ._components import _region_ids
 from ._counts import _count_into_gaps, _Levels
 from ._f1 import _adaptive_threshold_from_levels, _f1_max_from_levels
-from ._pro import _areas_from_levels, _aupro_undefined, _floor_holds
+from ._pro import _areas_from_levels, _at_or_above_lowest, _aupro_undefined, _floor_holds
 from ._ranking import _aupr_from_levels, _auroc_from_levels
 from ._spro import _capped_weights, _Channels, _spro_undefined
 from ._warnings import warn_undefined
@@ -238,7 +238,7 @@ def levels_for_cut(
     n_neg = int(part["sum_neg"])
     floor = background_floor(part, limit, n_neg)
     lv = levels_from_positives(runner, part, True, gaps, floor=floor)
-    if floor is None or _floor_holds(lv, limit, n_neg):
+    if floor is None or _floor_holds(_at_or_above_lowest(lv), limit, n_neg):
         return lv
     del lv
     part = runner.map_reduce("positives again", stage, *params)

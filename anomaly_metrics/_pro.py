@@ -118,12 +118,15 @@ def _floor_share(fpr_limit: float, n_background: int, sample_size: int) -> float
     return share if share < 1.0 else None
 
 
-def _floor_holds(lv: _Levels, fpr_limit: float, n_background: int) -> bool:
-    """Whether per-level counts made above a floor are exact up to `fpr_limit`: the background
-    pixels at or above the lowest kept threshold (all but ``gap[0]``, those below it) pass the
-    limit."""
-    at_or_above = lv.n_neg - int(lv.gap[0])
-    return bool(lv.u.shape[0]) and at_or_above >= _floor_need(fpr_limit, n_background)
+def _floor_holds(at_or_above: int, fpr_limit: float, n_background: int) -> bool:
+    """Whether counts made above a floor are exact up to `fpr_limit`: the background pixels at
+    or above the lowest kept threshold (``at_or_above``) pass the limit."""
+    return at_or_above >= _floor_need(fpr_limit, n_background)
+
+
+def _at_or_above_lowest(lv: _Levels) -> int:
+    """Negatives at or above the lowest threshold of ``lv``: all but ``gap[0]`` (0 with none)."""
+    return lv.n_neg - int(lv.gap[0]) if lv.u.shape[0] else 0
 
 
 def _background_floor(
@@ -185,7 +188,7 @@ def _levels_for_cut(
     floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
     if floor is not None:
         lv = _binary_levels(scores, in_region, pos_weights=weights, min_threshold=floor)
-        if _floor_holds(lv, fpr_limit, n_background):
+        if _floor_holds(_at_or_above_lowest(lv), fpr_limit, n_background):
             return lv
     return _binary_levels(scores, in_region, pos_weights=weights)
 
@@ -305,7 +308,7 @@ def _dense_cut_areas(
     walked = None
     if floor is not None:
         walked = dense_weighted_areas(chunks, weights, n_units, n_bg, limits, floor)
-        if walked is not None and walked[1] < _floor_need(cut, n_bg):
+        if walked is not None and not _floor_holds(walked[1], cut, n_bg):
             walked = None  # a poor sample: walk over every pixel
     if walked is None:
         walked = dense_weighted_areas(chunks, weights, n_units, n_bg, limits, None)

@@ -25,18 +25,23 @@ def _auroc_from_counts(c: _Counts, max_fpr: float | None = None) -> float:
         warn_undefined(f"No {missing} samples in `labels`: AUROC is undefined (nan).")
         return float("nan")
     n_neg, n_pos = float(c.n_neg), float(c.n_pos)
-    if max_fpr is None or max_fpr == 1.0:
-        return float(_polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, np.inf))
-    partial = float(
-        _polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, float(max_fpr))
-    )
-    return _mcclish(partial, max_fpr)
+    x_max = _roc_x_max(max_fpr)
+    area = float(_polyline_area_kernel(c.fp_above, c.fp, c.tp, n_neg, n_pos, n_pos, x_max))
+    return _standardised(area, x_max)
 
 
-def _mcclish(partial: float, max_fpr: float) -> float:
-    """McClish's standardisation of the partial area, as scikit-learn's ``max_fpr``."""
-    min_area = 0.5 * max_fpr**2
-    return 0.5 * (1.0 + (partial - min_area) / (max_fpr - min_area))
+def _roc_x_max(max_fpr: float | None) -> float:
+    """Where the ROC area is cut: ``inf`` (all of it) for no `max_fpr` or 1."""
+    return np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
+
+
+def _standardised(area: float, x_max: float) -> float:
+    """The area itself when uncut; McClish's standardisation of a partial area (as
+    scikit-learn's ``max_fpr``)."""
+    if x_max == np.inf:
+        return area
+    min_area = 0.5 * x_max**2
+    return 0.5 * (1.0 + (area - min_area) / (x_max - min_area))
 
 
 def _aupr_from_counts(c: _Counts) -> float:
@@ -169,9 +174,8 @@ def _auroc_batches(
     n_pos = sum(int(np.count_nonzero(y)) for y in flags)
     n_neg = sum(int(y.size) for y in flags) - n_pos
     if n_pos and n_neg and dense_pays(n_pos, n_neg):  # many positives: one walk, no counts
-        x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
-        area = dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max)
-        return area if x_max == np.inf else _mcclish(area, x_max)
+        x_max = _roc_x_max(max_fpr)
+        return _standardised(dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max), x_max)
     return _auroc_from_levels(_binary_levels(values, flags), max_fpr)
 
 
@@ -179,12 +183,11 @@ def _auroc_from_levels(lv: _Levels, max_fpr: float | None = None) -> float:
     """:func:`_auroc_from_counts` of ``_cumulate(*lv)``, the same float, without cumulating."""
     if lv.n_pos == 0 or lv.n_neg == 0:
         return _auroc_from_counts(_cumulate(*lv), max_fpr)  # (its warning and nan)
-    x_max = np.inf if max_fpr is None or max_fpr == 1.0 else float(max_fpr)
+    x_max = _roc_x_max(max_fpr)
     out = np.zeros(1)
     no_w, limits = np.zeros(0), np.array([x_max])
     _levels_areas_kernel(lv.n_p, no_w, lv.eq, lv.gap, float(lv.n_neg), float(lv.n_pos), limits, out)
-    area = float(out[0])
-    return area if x_max == np.inf else _mcclish(area, x_max)
+    return _standardised(float(out[0]), x_max)
 
 
 @njit(cache=True, nogil=True)
