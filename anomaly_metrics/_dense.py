@@ -26,14 +26,13 @@ from numpy.typing import NDArray
 
 from ._counts import _gather_in_range_kernel
 from ._integrate import _polyline_step, _polyline_steps
-from ._keys import float32_from_key
+from ._keys import float32_from_key, float32_of_key
 from ._levels import (
     UnitWeights,
     _kept_positives,
     _packed_kept_positives,
     _weights_in_order,
     as_unit_weights,
-    key_float32,
 )
 from ._parallel import cut_at_batches, run_tasks, split_range
 
@@ -132,7 +131,7 @@ def _walk_weighted_areas_kernel(
     first = True
     while ip >= 0 and left > 0:
         key = packed[ip] >> np.uint64(32)
-        t = key_float32(key)  # the scores are float32 too: compared exactly
+        t = float32_of_key(key)  # the scores are float32 too: compared exactly
         while ia >= 0 and neg_a[ia] > t:
             ia -= 1
         while ib >= 0 and neg_b[ib] > t:

@@ -22,6 +22,7 @@ __all__ = [
     "KEY32_POS_INF",
     "float32_from_key",
     "float32_key",
+    "float32_of_key",
     "order_key",
 ]
 
@@ -57,6 +58,19 @@ def float32_key(x):  # pragma: no cover - compiled
     if np.float64(f) > np.float64(x):  # rounding went up (wider input): take the float32 below
         key -= 1
     return key
+
+
+@njit(cache=True, nogil=True, inline="always")
+def float32_of_key(key):  # pragma: no cover - compiled
+    """The float32 whose key (``order_key`` of its bits + ``FLOAT32_KEY_OFFSET``) is ``key``.
+
+    The compiled, scalar inverse of the key of an exact float32 (:func:`float32_from_key` is
+    the NumPy one); ``+0.0`` for the key of zero, which ``-0.0`` shares.
+    """
+    magnitude = np.int64(key) - FLOAT32_KEY_OFFSET
+    if magnitude >= 0:
+        return np.uint32(magnitude).view(np.float32)
+    return np.uint32((-magnitude) | 0x80000000).view(np.float32)
 
 
 def float32_from_key(keys: NDArray[np.integer]) -> NDArray[np.float64]:

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._keys import FLOAT32_KEY_OFFSET, order_key
+from ._keys import FLOAT32_KEY_OFFSET, float32_of_key, order_key
 
 __all__: list[str] = []  # private: used by _counts, _dense, _pro and _chunked_counts
 
@@ -187,18 +187,6 @@ def _kept_positives(
     return out[:k]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def key_float32(key):  # pragma: no cover - compiled
-    """The float32 whose order key (``FLOAT32_KEY_OFFSET`` + :func:`order_key`) is ``key``.
-
-    ``+0.0`` for the key of zero, which ``-0.0`` shares.
-    """
-    magnitude = np.int64(key) - FLOAT32_KEY_OFFSET
-    if magnitude >= 0:
-        return np.uint32(magnitude).view(np.float32)
-    return np.uint32((-magnitude) | 0x80000000).view(np.float32)
-
-
 @njit(cache=True, nogil=True)
 def _distinct_keys_kernel(packed, weights, negative_zero):  # pragma: no cover - compiled
     """Distinct values, counts and weight sums from sorted packed keys (:func:`_kept_positives_kernel`).
@@ -228,7 +216,7 @@ def _distinct_keys_kernel(packed, weights, negative_zero):  # pragma: no cover -
             if key == FLOAT32_KEY_OFFSET and negative_zero:
                 u[j] = -0.0
             else:
-                u[j] = np.float64(key_float32(key))
+                u[j] = np.float64(float32_of_key(key))
         n_p[j] += 1
         w_p[j] += weights[i]
     return u, n_p, w_p

@@ -63,3 +63,25 @@ def test_float32_values_compare_exactly_against_float64_levels():
     assert tie_or_gap(u, np.float64(np.float32(0.1)), 0, 2) == (1, False)  # above 0.1 (float64)
     assert tie_or_gap(u, np.float64(0.2), 0, 2) == (1, True)
     assert tie_or_gap(u, np.float64(0.3), 0, 2) == (2, False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=False), min_size=1, max_size=40))
+def test_float32_keys_round_trip(values):
+    # the compiled key inverse (used to read levels back from packed sort keys) against the
+    # NumPy one and the values themselves; -0.0 shares the key of 0.0 and comes back as 0.0
+    from anomaly_metrics._keys import (
+        FLOAT32_KEY_OFFSET,
+        float32_from_key,
+        float32_of_key,
+        order_key,
+    )
+
+    x = np.array(values, np.float32)
+    keys = [int(order_key(b, 31)) + FLOAT32_KEY_OFFSET for b in x.view(np.int32)]
+    back = np.array([float32_of_key(k) for k in keys], np.float32)
+    assert np.array_equal(back, x)  # (equal as values: -0.0 == 0.0)
+    assert np.array_equal(back.astype(np.float64), float32_from_key(np.array(keys, np.int64)))
+    assert not np.signbit(back[x == 0]).any()
+    order = np.argsort(np.array(keys, np.int64), kind="stable")  # keys order like the values
+    assert np.array_equal(order, np.argsort(x, kind="stable"))

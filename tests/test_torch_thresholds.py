@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -112,6 +113,19 @@ def test_auroc_aupr_f1_threshold_equal_anomalib_formulas_on_torchmetrics_curves(
     else:
         f1 = torch.nan_to_num(2 * precision * recall / (precision + recall + 1e-10), nan=0.0)
         want = t[torch.argmax(f1)]
+        # anomalib's float32 formula breaks exact ties by rounding; ours takes the lowest of the
+        # thresholds with the exact maximum F1 (2 tp / (2 tp + fp + fn), in fractions)
+        scores = torch.cat([s for s, _ in batches]).double()
+        positive = labels.bool()
+        exact = []
+        for th in t.double():
+            tp = int((positive & (scores >= th)).sum())
+            fp = int((~positive & (scores >= th)).sum())
+            fn = int((positive & (scores < th)).sum())
+            exact.append(Fraction(2 * tp, 2 * tp + fp + fn) if tp + fp + fn else Fraction(0))
+        best = max(exact)
+        assert exact[int(torch.argmax(f1))] == best  # anomalib's pick is an exact maximum too
+        want = min(float(th) for th, e in zip(t, exact) if e == best)
     _close(ours, want)
     assert torch.equal(metric.value, ours)
 
