@@ -40,13 +40,13 @@ from ._pimo_exact import (
     _key_histogram_kernel,
 )
 from ._pimo_linspace import (
-    _COARSE_BINS,
     _aupimo_linspace_kernel,
-    _coarse_histogram_kernel,
+    _first_counted_threshold,
     _integration_range,
     _linspace_thresholds,
     _minmax_kernel,
     _pimo_rows_kernel,
+    _range_and_prefixes_kernel,
     _tail_histogram_kernel,
 )
 
@@ -91,17 +91,19 @@ def stage_linspace_counts(
     t64: NDArray[np.float64],
     t0: float,
     inv_step: float,
+    dtype: str,
 ) -> _Part:
-    """Normal scores binned against all thresholds, and the in-memory coarse histogram."""
+    """Normal scores binned against all thresholds, and their key-prefix histogram (the keys
+    of the maps' common ``dtype``, as in memory)."""
     maps, gt = _flat(values, labels)
     normal = _normal(gt)
     k = t64.shape[0]
     fine = np.zeros(k, np.int64)
-    coarse = np.zeros(_COARSE_BINS, np.int64)
+    prefixes = np.zeros(1 << 16, np.int64)
     if normal.size:
         _tail_histogram_kernel(maps, normal, t64, t0, inv_step, 0, fine)
-        _coarse_histogram_kernel(maps, normal, t0, _COARSE_BINS * inv_step / (k - 1), coarse)
-    return {"sum_fine": fine, "sum_coarse": coarse}
+        _range_and_prefixes_kernel(_bits(maps, dtype)[0], normal, prefixes)
+    return {"sum_fine": fine, "sum_prefixes": prefixes}
 
 
 def stage_rows(
@@ -204,9 +206,10 @@ class Images:
 _ONE = np.zeros(1, np.int64)
 
 
-def linspace_setup(im: Images, k: int) -> tuple[NDArray[np.float64], float, float]:
+def linspace_setup(im: Images, k: int) -> tuple[NDArray[np.float64], float, float, str]:
     """The linspace thresholds between the normal scores' min and max (``lo < hi``: the callers
-    handle all-equal normal scores as the in-memory code does)."""
+    handle all-equal normal scores as the in-memory code does), their origin, inverse step and
+    the maps' common dtype."""
     lo, hi = im.lo, im.hi
     t = _linspace_thresholds(lo, hi, k, im.dtype)
     if not np.all(t[1:] > t[:-1]):
@@ -216,22 +219,20 @@ def linspace_setup(im: Images, k: int) -> tuple[NDArray[np.float64], float, floa
             "fewer thresholds, float64 maps, or `num_thresholds=None` (the exact curve)."
         )
     t64 = t.astype(np.float64)
-    return t64, float(t64[0]), float((k - 1) / (t64[-1] - t64[0]))
+    return t64, float(t64[0]), float((k - 1) / (t64[-1] - t64[0])), im.dtype.str
 
 
 def aupimo_linspace_finish(
     im: Images, part: _Part, setup: tuple[Any, ...], lo: float, hi: float, k: int, force: bool
 ) -> Any:
     """AUPIMO (linspace) from pass 1 (``im``) and :func:`stage_linspace_counts` (``part``)."""
-    t64, t0, inv_step = setup
+    t64, t0, inv_step, _ = setup
     fp_all = np.cumsum(part["sum_fine"][::-1])[::-1]
     n_normal_pixels = im.n_normal_pixels
     rank = _rank_for_fpr(hi, n_normal_pixels)
     # where the in-memory code starts its exact counts (c) and the first threshold with the
-    # same count (j0), from its coarse histogram and the full counts
-    above = np.cumsum(part["sum_coarse"][::-1])[::-1]
-    bucket = int(np.flatnonzero(above >= rank)[-1])
-    c = max(0, math.floor(bucket * (k - 1) / _COARSE_BINS) - 2)
+    # same count (j0), from its key-prefix histogram and the full counts
+    c = _first_counted_threshold(part["sum_prefixes"], rank, t64, im.dtype)
     if fp_all[c] < rank:  # pragma: no cover - the in-memory margin failed
         c = 0
     j0 = c if c == 0 else int(np.flatnonzero(fp_all == fp_all[c])[0])
@@ -321,7 +322,7 @@ def pimo_curves(runner: Any, k: int | None) -> PimoCurves:
             tpr[i] = np.count_nonzero(d.astype(np.float64) >= im.lo) / d.size
         return PimoCurves(np.full(k, im.lo), np.ones(k), tpr, im.classes)
     if k is not None:
-        t64, t0, inv_step = linspace_setup(im, k)
+        t64, t0, inv_step, _ = linspace_setup(im, k)
         part = runner.map_reduce("curves", stage_rows, t64, t0, inv_step)
         tpr = np.concatenate(part["cat_tpr"])
         return PimoCurves(t64, part["sum_fp"] / im.n_normal_pixels, tpr, im.classes)

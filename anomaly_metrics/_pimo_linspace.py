@@ -7,24 +7,25 @@ anomalib's point-count rules. The dispatch, the checks and the public functions 
 :mod:`anomaly_metrics._pimo`.
 
 How AUPIMO is fast (it never builds the ``(N, K)`` curves)
-    A coarse, cache-resident histogram of the normal scores locates the threshold where the
-    shared FPR crosses the upper bound; only the normal scores above it (about ``upper`` of them)
+    One pass over the normal scores takes their range (the thresholds' span) and a histogram of
+    them by the top 16 bits of their order keys (cache-resident, and needing no range known in
+    advance), which locates the threshold where the shared FPR crosses the upper bound; only the normal scores above it (about ``upper`` of them)
     are counted against the thresholds (a computed index corrected against the actual
     thresholds, so comparisons stay exact), which gives the shared FPR at every threshold the
     bounds can select. One pass per anomalous image then counts its defect pixels into the
-    selected range only and integrates on the fly. Threads run over images (the kernels release
-    the GIL).
+    selected range only (its mask read eight pixels at a time, skipping background words) and
+    integrates on the fly. Threads run over images (the kernels release the GIL).
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._keys import order_key
 from ._parallel import run_over_images
 from ._pimo_bounds import _unreachable_error
 from ._warnings import warn_advice
@@ -37,8 +38,7 @@ __all__: list[str] = []
 # anomalib's point-count rules for the linspace integral.
 _MIN_POINTS = 30
 _FEW_POINTS = 300
-# Bins of the coarse histogram that locates the thresholds the upper FPR bound needs.
-_COARSE_BINS = 4096
+_PREFIX_OFFSET = 1 << 15  # a signed 16-bit key prefix + this: a bin in [0, 65536)
 
 
 def _linspace_thresholds(lo: float, hi: float, k: int, dtype: np.dtype[Any]) -> NDArray[Any]:
@@ -91,6 +91,76 @@ def _normal_range(prep: _Prepared) -> tuple[float, float]:
 
     parts = [p for found in run_over_images(minmax, prep.normal, prep.n_pixels) for p in found]
     return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
+@njit(cache=True, nogil=True)
+def _range_and_prefixes_kernel(maps, images, hist):  # pragma: no cover - compiled
+    """:func:`_minmax_kernel`, and ``hist[prefix] += 1`` for each score, in one pass.
+
+    The prefix is the top 16 bits of the score's order key (:mod:`anomaly_metrics._keys`),
+    offset into ``[0, 65536)``: a bin that needs no range known in advance, so the histogram
+    that locates the top normal scores (:func:`_shared_fp_tail`) is made in the same pass as
+    the range the thresholds span. Inputs are not validated; call through `aupimo`.
+    """
+    lo = np.inf
+    hi = -np.inf
+    single = maps.itemsize == 4
+    for r in range(images.shape[0]):
+        row = maps[images[r]]
+        for p in range(row.shape[0]):
+            x = np.float64(row[p])
+            if x < lo:
+                lo = x
+            if x > hi:
+                hi = x
+            if single:
+                key = order_key(np.float32(row[p]).view(np.int32), 31) >> 16
+            else:
+                key = order_key(np.float64(row[p]).view(np.int64), 63) >> 48
+            hist[key + _PREFIX_OFFSET] += 1
+    return lo, hi
+
+
+def _prefix_floor(prefix: int, dtype: np.dtype[Any]) -> float:
+    """The lowest score of ``dtype`` (as float64) whose key has the 16-bit ``prefix``."""
+    width = 8 * np.dtype(dtype).itemsize
+    key = (prefix - _PREFIX_OFFSET) << (width - 16)
+    bits = key if key >= 0 else (-key) | (1 << (width - 1))
+    unsigned = np.uint32 if width == 32 else np.uint64
+    return float(np.array(bits, dtype=unsigned).view(np.dtype(dtype)))
+
+
+def _first_counted_threshold(
+    prefixes: NDArray[np.int64], rank: int, t64: NDArray[np.float64], dtype: np.dtype[Any]
+) -> int:
+    """The largest threshold index ``c`` with at least ``rank`` normal scores ``>= t[c]``, or less.
+
+    From the normal scores' key-prefix histogram: the highest prefix with ``rank`` scores at or
+    above it, and the largest threshold at or below that prefix's lowest value (0 if none).
+    The exact counts then start at ``t[c]`` (in memory and out of core alike).
+    """
+    above = np.cumsum(prefixes[::-1])[::-1]
+    edge = _prefix_floor(int(np.flatnonzero(above >= rank)[-1]), dtype)
+    return max(0, int(np.searchsorted(t64, edge, side="right")) - 1)
+
+
+def _normal_range_and_prefixes(prep: _Prepared) -> tuple[float, float, NDArray[np.int64]]:
+    """Min and max of the normal images' scores (float64) and their key-prefix histogram."""
+
+    def scan(imgs: NDArray[np.int64]) -> tuple[list[tuple[float, float]], NDArray[np.int64]]:
+        hist = np.zeros(1 << 16, np.int64)
+        found: list[tuple[float, float]] = []
+        prep.per_batch(
+            imgs, lambda m, _k, idx, _s: found.append(_range_and_prefixes_kernel(m, idx, hist))
+        )
+        return found, hist
+
+    parts = run_over_images(scan, prep.normal, prep.n_pixels)
+    ranges = [r for found, _ in parts for r in found]
+    hist = parts[0][1]
+    for _, h in parts[1:]:
+        hist += h
+    return min(r[0] for r in ranges), max(r[1] for r in ranges), hist
 
 
 def _linspace_setup(
@@ -222,27 +292,6 @@ def _pimo_curves_one_level(
 
 
 @njit(cache=True, nogil=True)
-def _coarse_histogram_kernel(maps, images, t0, scale, hist):  # pragma: no cover - compiled
-    """``hist[b]`` += the listed images' scores in coarse bin ``b`` of ``[t0, max]`` (linear).
-
-    A small (cache-resident) histogram that locates the threshold range the FPR bounds need
-    before the exact count. Inputs are not validated; call through `aupimo`.
-    """
-    g = hist.shape[0]
-    for r in range(images.shape[0]):
-        row = maps[images[r]]
-        for p in range(row.shape[0]):
-            f = (np.float64(row[p]) - t0) * scale
-            if f < 0.0:
-                b = 0
-            elif f >= g:
-                b = g - 1
-            else:
-                b = np.int64(f)
-            hist[b] += 1
-
-
-@njit(cache=True, nogil=True)
 def _tail_histogram_kernel(maps, images, t, t0, inv_step, c, hist):  # pragma: no cover
     """Count the listed images' scores ``>= t[c]`` by threshold; return the max score below it.
 
@@ -264,31 +313,26 @@ def _tail_histogram_kernel(maps, images, t, t0, inv_step, c, hist):  # pragma: n
 
 
 def _shared_fp_tail(
-    prep: _Prepared, t64: NDArray[np.float64], t0: float, inv_step: float, hi: float
+    prep: _Prepared,
+    t64: NDArray[np.float64],
+    t0: float,
+    inv_step: float,
+    hi: float,
+    prefixes: NDArray[np.int64],
 ) -> tuple[int, int, NDArray[np.int64]]:
     """Normal pixels ``>= t[j]`` for the thresholds ``j >= c`` that the FPR bounds can select.
 
     Returns ``(c, j0, fp)``: ``fp[j - c]`` for ``j >= c``; the shared FPR at ``t[c]`` is at least
     ``hi`` (so the thresholds nearest both bounds are ``>= c``), and ``j0 <= c`` is the first
     threshold with the same count as ``t[c]`` (where anomalib's first-nearest rule lands when
-    ``t[c]`` is nearest). A coarse histogram finds ``c``; only scores ``>= t[c]`` (about ``hi``
-    of the normal pixels) are counted exactly.
+    ``t[c]`` is nearest). The normal scores' key-prefix histogram ``prefixes`` finds ``c``: the
+    highest prefix with at least the bound's count of scores at or above it, whose lowest value
+    is at least the largest threshold ``t[c]`` at or below it; only scores ``>= t[c]`` (about
+    ``hi`` of the normal pixels, and the rest of that prefix) are counted exactly.
     """
     k = t64.shape[0]
     rank = prep.normal_rank(hi)
-    scale = _COARSE_BINS * inv_step / (k - 1)
-
-    def coarse(imgs: NDArray[np.int64]) -> NDArray[np.int64]:
-        hist = np.zeros(_COARSE_BINS, np.int64)
-        prep.per_batch(
-            imgs, lambda m, _k, idx, _s: _coarse_histogram_kernel(m, idx, t0, scale, hist)
-        )
-        return hist
-
-    hist = sum(run_over_images(coarse, prep.normal, prep.n_pixels))
-    above = np.cumsum(hist[::-1])[::-1]
-    b = int(np.flatnonzero(above >= rank)[-1])
-    c = max(0, math.floor(b * (k - 1) / _COARSE_BINS) - 2)  # a margin for rounding
+    c = _first_counted_threshold(prefixes, rank, t64, prep.dtype)
     for _ in range(2):
 
         def fine(imgs: NDArray[np.int64], c: int = c) -> tuple[NDArray[np.int64], float]:
@@ -390,23 +434,34 @@ def _aupimo_linspace_kernel(
     m = b - a + 1
     hist = np.zeros(m, np.int64)
     ta = t[a]
+    d = masks.shape[1]
+    whole = d - d % 8
     for r in range(images.shape[0]):
         i = images[r]
         row = maps[i]
         mrow = masks[i]
+        # the mask is read 8 pixels at a time: most words of it are all background, skipped
+        words = mrow[:whole].view(np.uint64)
         hist[:] = 0
         n_pos = 0
-        for p in range(row.shape[0]):
-            if not mrow[p]:
-                continue
-            n_pos += 1
-            x = np.float64(row[p])
-            if x < ta:
-                continue
-            c = _bin_index(x, t, t0, inv_step)
-            if c > b + 1:
-                c = b + 1
-            hist[c - a - 1] += 1
+        for w in range(words.shape[0] + 1):
+            if w < words.shape[0]:
+                if words[w] == 0:
+                    continue
+                start, stop = w * 8, w * 8 + 8
+            else:
+                start, stop = whole, d
+            for p in range(start, stop):
+                if not mrow[p]:
+                    continue
+                n_pos += 1
+                x = np.float64(row[p])
+                if x < ta:
+                    continue
+                c = _bin_index(x, t, t0, inv_step)
+                if c > b + 1:
+                    c = b + 1
+                hist[c - a - 1] += 1
         area = 0.0
         running = 0
         x_prev = 0.0
@@ -426,11 +481,11 @@ def _aupimo_linspace(
     prep: _Prepared, lo: float, hi: float, k: int, force: bool
 ) -> tuple[NDArray[np.float64], int, tuple[float, float]]:
     """Per-image trapezoids (not yet normalised), points in the range, thresholds at the bounds."""
-    score_lo, score_hi = _normal_range(prep)
+    score_lo, score_hi, prefixes = _normal_range_and_prefixes(prep)
     if not score_hi > score_lo:  # every normal pixel ties: the shared FPR is 1 at every threshold
         raise prep.unreachable_error(lo, prep.n_normal_pixels)
     t64, t0, inv_step = _linspace_setup(prep, k, score_lo, score_hi)
-    c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi)
+    c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi, prefixes)
     a, b, n_points, log_fpr = _integration_range(c, j0, fp, prep.n_normal_pixels, lo, hi, k, force)
     out = np.zeros(prep.n_images, np.float64)
     run_over_images(

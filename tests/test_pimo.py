@@ -562,6 +562,47 @@ def test_radix_selection_of_top_normal_scores(values, rank):
     np.testing.assert_array_equal(fp, np.cumsum(counts[::-1])[::-1][keep])
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    scale=st.sampled_from([1e-30, 1e-3, 1.0, 500.0, 1e30]),
+    signed=st.booleans(),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_prefix_histogram_and_first_counted_threshold(dtype, scale, signed, ties, seed, data):
+    """The one-pass range + key-prefix histogram, and the threshold the exact count starts at:
+    at least `rank` normal scores at or above it, and no threshold above the prefix's floor."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    x = rng.standard_normal(n) if signed else rng.random(n)
+    x = (np.round(x * 8) / 8 if ties else x) * scale
+    maps = x.astype(dtype).reshape(3, 1000)
+    hist = np.zeros(1 << 16, np.int64)
+    lo, hi = _pimo_linspace._range_and_prefixes_kernel(maps, np.arange(3, dtype=np.int64), hist)
+    v = np.sort(maps.ravel().astype(np.float64))
+    assert (lo, hi) == (v[0], v[-1])
+    assert hist.sum() == n
+    # the floor of each value's prefix is at most the value; the values at or above the floor
+    # of a prefix are those of that prefix and above (the histogram's suffix sums)
+    occupied = np.flatnonzero(hist)
+    floors = np.array([_pimo_linspace._prefix_floor(int(p), np.dtype(dtype)) for p in occupied])
+    above = np.cumsum(hist[::-1])[::-1][occupied]
+    for floor, count in zip(floors, above):
+        assert np.count_nonzero(v >= floor) == count
+    if not hi > lo:
+        return
+    rank = data.draw(st.integers(1, n))
+    t = np.linspace(lo, hi, data.draw(st.integers(2, 500)))
+    c = _pimo_linspace._first_counted_threshold(hist, rank, t, np.dtype(dtype))
+    assert c == 0 or np.count_nonzero(v >= t[c]) >= rank
+    # the floor of the highest prefix with `rank` values at or above it bounds t[c + 1] from below
+    edge = floors[np.flatnonzero(above >= rank)[-1]]
+    assert t[c] <= edge or c == 0
+    assert c + 1 == t.size or t[c + 1] > edge
+
+
 # ----------------------------------------------------------------------------------------------
 # invariances and dtypes
 
