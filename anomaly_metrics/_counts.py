@@ -159,31 +159,45 @@ def _gather_in_range_kernel(
 def _merge_count_kernel(vals, u, eq, gap):  # pragma: no cover - compiled
     """Count ascending ``vals`` (all within ``[u[0], u[-1]]``) into the ties and gaps of ``u``.
 
-    One forward walk over both: the level index only grows, found from the previous one by
-    galloping (doubling steps, then a binary search), so a chunk much sparser than ``u`` costs a
-    logarithm per value, not a walk over every level. Inputs are not validated.
+    One forward walk over both: the level index only grows, found from the previous one by one
+    step or by galloping (doubling steps, then a binary search), so a chunk much sparser than
+    ``u`` costs a logarithm per value, not a walk over every level. The values of one gap or
+    tie are counted in registers and added when the walk leaves the level: an increment of
+    ``gap[j]`` per value would wait on the one before it (measured 1.5x slower on the bench
+    set). Inputs are not validated.
     """
     n = vals.shape[0]
     m = u.shape[0]
     if n == 0:
         return
     j, _ = tie_or_gap(u, np.float64(vals[0]), 0, m)
+    level = u[j]
+    ties = 0  # values equal to u[j] since the walk reached it
+    seen = 0  # values counted at u[j] (its ties and the gap below it)
     for i in range(n):
         x = np.float64(vals[i])
-        if u[j] < x:
-            step = 1
-            hi = j + 1
-            while hi < m and u[hi] < x:
-                j = hi
-                step <<= 1
-                hi = j + step
-            if hi > m - 1:
-                hi = m - 1  # u[m - 1] >= x: the values lie within [u[0], u[m - 1]]
-            j, _ = tie_or_gap(u, x, j + 1, hi)
-        if u[j] == x:
-            eq[j] += 1
-        else:
-            gap[j] += 1
+        if level < x:  # leave level j (j < m - 1: the values are at most u[m - 1])
+            eq[j] += ties
+            gap[j] += seen - ties
+            ties = 0
+            seen = 0
+            if u[j + 1] >= x:
+                j += 1
+            else:
+                step = 1
+                hi = j + 1
+                while hi < m and u[hi] < x:
+                    j = hi
+                    step <<= 1
+                    hi = j + step
+                if hi > m - 1:
+                    hi = m - 1  # u[m - 1] >= x: the values lie within [u[0], u[m - 1]]
+                j, _ = tie_or_gap(u, x, j + 1, hi)
+            level = u[j]
+        ties += level == x
+        seen += 1
+    eq[j] += ties
+    gap[j] += seen - ties
 
 
 def _sort_and_merge(

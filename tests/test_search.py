@@ -85,3 +85,33 @@ def test_float32_keys_round_trip(values):
     assert not np.signbit(back[x == 0]).any()
     order = np.argsort(np.array(keys, np.int64), kind="stable")  # keys order like the values
     assert np.array_equal(order, np.argsort(x, kind="stable"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    u=st.lists(
+        st.floats(-1e3, 1e3, allow_nan=False, width=32), min_size=1, max_size=300, unique=True
+    ),
+    data=st.data(),
+)
+def test_merge_count_kernel_equals_the_definition(u, data):
+    """The counting primitive's merge of sorted values into the levels (one step, galloping,
+    the counts kept in registers per level): ties, long runs in one gap, sparse and dense
+    levels, values at both ends, and counts added onto earlier ones."""
+    from anomaly_metrics._counts import _merge_count_kernel
+
+    u = np.sort(np.array(u, np.float32).astype(np.float64))
+    picks = data.draw(st.lists(st.integers(0, len(u) - 1), max_size=400))
+    mids = data.draw(st.lists(st.floats(0, 1), max_size=400))
+    # values: levels themselves (ties) and points between consecutive levels (gaps)
+    between = [
+        np.float32(u[i] + (u[min(i + 1, len(u) - 1)] - u[i]) * f) for i, f in zip(picks, mids)
+    ]
+    values = np.sort(np.concatenate([u[picks].astype(np.float32), np.array(between, np.float32)]))
+    values = values[(values >= u[0]) & (values <= u[-1])]  # the kernel's contract
+    eq = np.full(len(u), 3, np.int32)  # counts are added to what is there
+    gap = np.full(len(u) + 1, 5, np.int32)
+    _merge_count_kernel(values, u, eq, gap)
+    ref_eq, ref_gap = _ref_ties_and_gaps(u, values.astype(np.float64))
+    np.testing.assert_array_equal(eq, ref_eq + 3)
+    np.testing.assert_array_equal(gap, ref_gap + 5)
