@@ -40,9 +40,18 @@ def _sort_two_threads(values: np.ndarray) -> np.ndarray:
     return _merge(lo, hi)
 
 
+def _sortable(values: np.ndarray) -> np.ndarray:
+    """float16 as float32 (exact); anything else as it is.
+
+    Needed: NumPy 2.4's AVX-512 float16 sort mis-orders arrays of more than ~2M values with
+    negatives among them (seen on an AMD EPYC with AVX512_ICL), which breaks the merge.
+    """
+    return values.astype(np.float32) if values.dtype == np.float16 else values
+
+
 def sorted_classes(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positives sorted, negatives sorted), both ascending, in the scores' dtype."""
-    s = np.asarray(scores).reshape(-1)
+    s = _sortable(np.asarray(scores).reshape(-1))
     y = np.asarray(labels).reshape(-1).astype(bool, copy=False)
     return np.sort(s[y]), _sort_two_threads(s[~y])
 
@@ -111,7 +120,7 @@ def aupro(maps: np.ndarray, masks: np.ndarray, fpr_limit: float = 0.3) -> float:
 
     labels, n_regions = label_loop(np.asarray(masks).astype(bool, copy=False))
     flat = labels.reshape(-1)
-    s = np.asarray(maps).reshape(-1)
+    s = _sortable(np.asarray(maps).reshape(-1))
     defect = flat > 0
     pos_scores, pos_labels = s[defect], flat[defect]
     order = np.argsort(pos_scores, kind="stable")

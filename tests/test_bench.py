@@ -394,6 +394,20 @@ def test_sort_merge_equals_ours_on_every_layout(layout: str) -> None:
     assert np.array_equal(pos, np.sort(maps[masks])) and np.array_equal(neg, np.sort(maps[~masks]))
 
 
+def test_sort_merge_sorts_large_float16_with_negatives() -> None:
+    # NumPy 2.4's AVX-512 float16 sort mis-orders arrays of more than ~2M values with negatives
+    # (seen on an AMD EPYC): the peer sorts float16 as float32, which is exact, and agrees with us
+    import anomaly_metrics as am
+
+    rng = np.random.default_rng(0)
+    scores = (rng.standard_normal(5_000_000) * 3).astype(np.float16)  # halves over 2M
+    labels = rng.random(scores.size) < 0.02
+    scores[labels] += np.float16(2.0)
+    pos, neg = sort_merge.sorted_classes(scores, labels)
+    assert np.all(pos[1:] >= pos[:-1]) and np.all(neg[1:] >= neg[:-1])
+    assert sort_merge.auroc(scores, labels) == am.auroc(scores, labels)
+
+
 def test_layouts_change_values_as_documented() -> None:
     base = data.generate(10, 40, 40, seed=2)
     order = np.argsort(base.anomaly_maps, axis=None, kind="stable")

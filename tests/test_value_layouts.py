@@ -150,3 +150,17 @@ def test_integer_maps_are_computed_in_the_narrowest_exact_float(dtype, computed)
     assert np.array_equal(got.astype(np.float64), values.astype(np.float64))
     labels = rng.random(4096) < 0.3
     assert am.auroc(values, labels) == pytest.approx(roc_auc_score(labels, values), rel=1e-12)
+
+
+def test_large_float16_scores_with_negatives_are_exact() -> None:
+    """NumPy 2.4's AVX-512 float16 sort mis-orders arrays of more than ~2M values with negatives
+    (seen on an AMD EPYC): float16 scores are widened to float32 (exact) before any sort."""
+    rng = np.random.default_rng(7)
+    scores = (rng.standard_normal(5_000_000) * 3).astype(np.float16)
+    labels = rng.random(scores.size) < 0.5  # each class over 2M values
+    scores[labels] += np.float16(1.5)
+    wide = scores.astype(np.float64)
+    assert am.auroc(scores, labels) == pytest.approx(roc_auc_score(labels, wide), abs=1e-14)
+    assert am.aupr(scores, labels) == pytest.approx(
+        average_precision_score(labels, wide), abs=1e-14
+    )
