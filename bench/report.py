@@ -485,7 +485,10 @@ def render_layouts(layouts: list[dict[str, Any]], entries: dict[str, Any]) -> li
         "The same set with its values changed (`python -m bench --layouts`; see `bench/data.py`). "
         "`x np.sort`: time / `np.sort` of the same pixels (in the layout's dtype); `x ours`: "
         "time / ours; `diff`: largest absolute difference to ours; peaks as ratios to the maps' "
-        "bytes (in the layout's dtype: a uint8 map is a quarter of a float32 one).",
+        "bytes (in the layout's dtype: a uint8 map is a quarter of a float32 one). NumPy 2.4's "
+        "AVX-512 float16 sort mis-orders more than ~2M values with negatives among them (seen on "
+        "an AMD EPYC): the float16 floor may time a faulty sort; the sort-merge peer and our "
+        "core widen float16 to float32, which is exact.",
     ]
     for info in layouts:
         rows = compare(info, entries)
