@@ -48,6 +48,7 @@ from ._pimo_linspace import (
     _pimo_rows_kernel,
     _range_and_prefixes_kernel,
     _tail_histogram_kernel,
+    _trapezoid_weights,
 )
 
 _Part = dict[str, Any]
@@ -238,9 +239,10 @@ def aupimo_linspace_finish(
     j0 = c if c == 0 else int(np.flatnonzero(fp_all == fp_all[c])[0])
     fp = fp_all[c:]
     a, b, n_points, log_fpr = _integration_range(c, j0, fp, n_normal_pixels, lo, hi, k, force)
+    weights = _trapezoid_weights(log_fpr)
     out = np.zeros(im.classes.shape[0], np.float64)
     for i, d, ones in im.rows():
-        _aupimo_linspace_kernel(d, ones, _ONE, t64, t0, inv_step, a, b, log_fpr, out[i : i + 1])
+        _aupimo_linspace_kernel(d, ones, _ONE, t64, t0, inv_step, a, b, weights, out[i : i + 1])
     return im.result(out, lo, hi, int(n_points), (float(t64[a]), float(t64[b])))
 
 

@@ -419,20 +419,34 @@ def _integration_range(
     return a, b, n_points, np.log(shared_fpr[a - j0 : b - j0 + 1])
 
 
+def _trapezoid_weights(log_fpr: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What one defect pixel adds to twice the trapezoid of TPR over ``ln(shared FPR)``.
+
+    ``log_fpr[i]`` is ``ln(shared FPR)`` at threshold ``a + i`` (descending in ``i``), and
+    ``w[h]`` is the pixel's share when ``a + h`` is the highest threshold of ``a..b`` it is
+    positive at: as ``TPR = Y / n`` with ``Y_j`` the pixels positive at threshold ``j``, the
+    trapezoid ``sum_j (x_j - x_{j+1}) (Y_j + Y_{j+1}) / 2n`` over ``j = a..b - 1`` is
+    ``sum_pixels w[h] / 2n`` with ``w[h] = 2 x_a - x_h - x_{min(h + 1, b)}``. The area is then
+    a sum over the image's defect pixels, not over the range's thresholds for every image.
+    """
+    m = log_fpr.shape[0]
+    nxt = log_fpr[np.minimum(np.arange(1, m + 1), m - 1)]
+    return (2.0 * log_fpr[0] - log_fpr) - nxt
+
+
 @njit(cache=True, nogil=True)
 def _aupimo_linspace_kernel(
-    maps, masks, images, t, t0, inv_step, a, b, log_fpr, out
+    maps, masks, images, t, t0, inv_step, a, b, weights, out
 ):  # pragma: no cover - compiled
     """Trapezoid of TPR over ``ln(shared FPR)`` across thresholds ``a..b``, per listed image.
 
-    Each image's defect pixels are counted into the threshold range only (those below ``t[a]``
-    are skipped after one comparison); the TPR at each threshold is a suffix sum of the counts,
-    integrated on the fly in ascending-FPR order, so no ``(N, K)`` curve is built.
-    ``log_fpr[j - a]`` is ``ln(shared FPR)`` at threshold ``j``. Inputs are not validated; call
+    Each image's defect pixels at or above ``t[a]`` add the weight of the highest threshold of
+    ``a..b`` they are positive at (``weights = _trapezoid_weights(ln shared FPR over a..b)``),
+    summed with a compensation term (Neumaier), so no per-image histogram or ``(N, K)`` curve
+    is built; those below ``t[a]`` are counted after one comparison. The mask is read eight
+    pixels at a time (most of its words are all background). Inputs are not validated; call
     through `aupimo`.
     """
-    m = b - a + 1
-    hist = np.zeros(m, np.int64)
     ta = t[a]
     d = masks.shape[1]
     whole = d - d % 8
@@ -440,10 +454,10 @@ def _aupimo_linspace_kernel(
         i = images[r]
         row = maps[i]
         mrow = masks[i]
-        # the mask is read 8 pixels at a time: most words of it are all background, skipped
         words = mrow[:whole].view(np.uint64)
-        hist[:] = 0
         n_pos = 0
+        total = 0.0
+        comp = 0.0
         for w in range(words.shape[0] + 1):
             if w < words.shape[0]:
                 if words[w] == 0:
@@ -461,20 +475,14 @@ def _aupimo_linspace_kernel(
                 c = _bin_index(x, t, t0, inv_step)
                 if c > b + 1:
                     c = b + 1
-                hist[c - a - 1] += 1
-        area = 0.0
-        running = 0
-        x_prev = 0.0
-        y_prev = 0.0
-        for j in range(b, a - 1, -1):  # ascending shared FPR
-            running += hist[j - a]
-            y = running / n_pos
-            x = log_fpr[j - a]
-            if j < b:
-                area += (x - x_prev) * (y + y_prev) * 0.5
-            x_prev = x
-            y_prev = y
-        out[i] = area
+                v = weights[c - a - 1]
+                s = total + v
+                if abs(total) >= abs(v):
+                    comp += (total - s) + v
+                else:
+                    comp += (v - s) + total
+                total = s
+        out[i] = (total + comp) / (2.0 * n_pos)
 
 
 def _aupimo_linspace(
@@ -488,11 +496,12 @@ def _aupimo_linspace(
     c, j0, fp = _shared_fp_tail(prep, t64, t0, inv_step, hi, prefixes)
     a, b, n_points, log_fpr = _integration_range(c, j0, fp, prep.n_normal_pixels, lo, hi, k, force)
     out = np.zeros(prep.n_images, np.float64)
+    weights = _trapezoid_weights(log_fpr)
     run_over_images(
         lambda imgs: prep.per_batch(
             imgs,
             lambda m, mk, idx, s: _aupimo_linspace_kernel(
-                m, mk, idx, t64, t0, inv_step, a, b, log_fpr, out[s : s + m.shape[0]]
+                m, mk, idx, t64, t0, inv_step, a, b, weights, out[s : s + m.shape[0]]
             ),
         ),
         prep.anomalous,

@@ -603,6 +603,26 @@ def test_prefix_histogram_and_first_counted_threshold(dtype, scale, signed, ties
     assert c + 1 == t.size or t[c + 1] > edge
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    m=st.integers(2, 60),
+    tops=st.lists(st.integers(-1, 59), min_size=1, max_size=200),
+    seed=st.integers(0, 2**16),
+)
+def test_trapezoid_weights_give_the_trapezoid_of_the_tpr_curve(m, tops, seed):
+    """Summing each defect pixel's weight equals the trapezoid of TPR over ln(shared FPR),
+    written from its definition: the pixels positive at each threshold, then np.trapezoid."""
+    rng = np.random.default_rng(seed)
+    log_fpr = np.sort(rng.uniform(-12, -9, m))[::-1].copy()  # descending with the threshold
+    top = np.minimum(np.array(tops), m - 1)  # -1: below the range, adds nothing
+    n = top.size
+    tpr = np.array([np.count_nonzero(top >= j) for j in range(m)]) / n
+    expected = np.trapezoid(tpr[::-1], log_fpr[::-1])
+    w = _pimo_linspace._trapezoid_weights(log_fpr)
+    got = w[top[top >= 0]].sum() / (2 * n)
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
 # ----------------------------------------------------------------------------------------------
 # invariances and dtypes
 
