@@ -133,3 +133,19 @@ def test_foreground_per_image_equals_count_nonzero(n, size, seed):
     got = _foreground_per_image_kernel(flat)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, np.count_nonzero(flat, axis=1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(mask_batches(), st.sampled_from((4, 8)), st.integers(0, 16), st.sampled_from((8, 24, 40)))
+def test_rows_of_a_multiple_of_8_pixels_skip_background_words(masks, connectivity, left, extra):
+    """Rows whose width is a multiple of 8 are scanned a word of 8 pixels at a time where the
+    word is background: the shapes placed at any column of such rows, against scipy."""
+    n, h, w = masks.shape
+    width = -(-(left + w + extra) // 8) * 8
+    wide = np.zeros((n, h, width), bool)
+    wide[:, :, left : left + w] = masks
+    got = am.connected_components(wide, connectivity=connectivity)
+    np.testing.assert_array_equal(got, reference_labels(wide, connectivity))
+    ids, sizes = _region_ids(wide, connectivity)
+    np.testing.assert_array_equal(ids, got[wide] - 1)
+    np.testing.assert_array_equal(sizes, np.bincount(got.ravel())[1:])
