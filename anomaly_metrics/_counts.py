@@ -76,8 +76,9 @@ class _Levels(NamedTuple):
 # walks the levels once, so a fuller buffer means fewer walks: 2**20 measured ~25 % faster than
 # 2**18 on the bench set's AUROC and ~40 % on AU-PRO's (whose buffer fills from a third of the
 # pixels), for 4 MiB (float32) per thread. With many levels the buffer grows to
-# _SORT_VALUES_PER_LEVEL values per level (at most _SORT_CHUNK_MAX): on an AVX-512 sort, 4 Mi
-# values measured 10 % faster than 1 Mi on the bench set's AUROC and 20 % on AU-PRO's.
+# _SORT_VALUES_PER_LEVEL values per level (at most _SORT_CHUNK_MAX): with NumPy's AVX-512 or
+# AVX2 sort, 4 Mi values measured 5-15 % faster than 1 Mi on the bench set's AUROC and up to 20 %
+# on AU-PRO's; with its scalar sort (NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 ...") 5-10 % slower.
 _SORT_CHUNK = 1 << 20
 _GATHER_BLOCK = 1024  # values per block of the gather's two branch-free loops
 _INT32_COUNTS_BELOW = 1 << 31  # a worker counting fewer values than this uses int32 counters
