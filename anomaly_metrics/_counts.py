@@ -84,6 +84,7 @@ _GATHER_BLOCK = 1024  # values per block of the gather's two branch-free loops
 _INT32_COUNTS_BELOW = 1 << 31  # a worker counting fewer values than this uses int32 counters
 _SORT_CHUNK_MAX = 1 << 22  # with many levels: up to this many, _SORT_VALUES_PER_LEVEL per level
 _SORT_VALUES_PER_LEVEL = 8
+_BUFFER_SHARE = 4  # the sort buffers of all workers hold at most 1 / _BUFFER_SHARE of the values
 
 
 @njit(cache=True, nogil=True)
@@ -254,7 +255,8 @@ def _count_into_gaps(
     ``chunks`` are ``(values, labels)`` pairs of flat arrays (one pair, or consecutive batches
     that are never concatenated). Each worker thread takes an equal span of the concatenation
     gathers the values within ``[u[0], u[-1]]`` (those outside only counted) into a buffer of
-    :data:`_SORT_CHUNK` values, across chunks; each full buffer is sorted (NumPy) and merged with
+    at least :data:`_SORT_CHUNK` values (more with many levels, the workers' buffers together
+    at most a quarter of the values), across chunks; each full buffer is sorted (NumPy) and merged with
     ``u`` in one forward walk: a few
     sequential passes, no random access into tables, whatever the values' layout (heavy tails,
     signed scores, massive ties). The counts are integers, so any split gives the same result.
@@ -270,6 +272,12 @@ def _count_into_gaps(
         for pieces in cut_at_batches(cuts, [v.shape[0] for v, _ in chunks])
     ]
     dtype = np.result_type(*(v.dtype for v, _ in chunks))
+    # with many levels, larger sorts pay (each merge walks the levels once); the workers'
+    # buffers together hold at most a quarter of the values (many threads: smaller buffers)
+    sort_chunk = max(
+        _SORT_CHUNK,
+        min(_SORT_VALUES_PER_LEVEL * m, _SORT_CHUNK_MAX, total // (_BUFFER_SHARE * workers)),
+    )
 
     def run(
         pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
@@ -280,7 +288,7 @@ def _count_into_gaps(
         counter = np.int32 if n < _INT32_COUNTS_BELOW else np.int64
         eq_c = np.zeros(m, counter)
         gap_c = np.zeros(m + 1, counter)
-        _count_span_into(pieces, which, u, eq_c, gap_c, dtype)
+        _count_span_into(pieces, which, u, eq_c, gap_c, dtype, sort_chunk)
         return eq_c, gap_c
 
     parts = [run(spans[0])] if len(spans) == 1 else run_tasks(run, spans)

@@ -138,3 +138,31 @@ def test_int64_working_counters_give_the_same_counts_as_int32(monkeypatch):
         assert eq.dtype == gap.dtype == np.int64
         np.testing.assert_array_equal(eq, expected_eq)
         np.testing.assert_array_equal(gap, expected_gap)
+
+
+def test_sort_buffers_grow_with_the_levels_and_hold_at_most_a_quarter_of_the_values(monkeypatch):
+    # the counting primitive's sort buffer: 8 values per level within [2**20, 2**22], and all
+    # workers' buffers together at most a quarter of the values (so more threads, smaller ones)
+    seen = []
+    real = _counts._count_span_into
+
+    def spy(pieces, which, u, eq, gap, dtype, sort_chunk=None, *rest):
+        seen.append(sort_chunk)
+        return real(pieces, which, u, eq, gap, dtype, sort_chunk, *rest)
+
+    monkeypatch.setattr(_counts, "_count_span_into", spy)
+    rng = np.random.default_rng(3)
+    values = rng.random(1 << 23).astype(np.float32)
+    labels = np.zeros(values.size, bool)
+    for n_levels, workers, expected in [
+        (1000, 1, 1 << 20),  # few levels: the smallest buffer
+        (200_000, 1, 8 * 200_000),  # 8 per level
+        (300_000, 1, (1 << 23) // 4),  # 8 per level would be 2.4M: a quarter of the 8M values
+        (300_000, 2, 1 << 20),  # two workers: a quarter over two, the smallest buffer
+        (300_000, 4, 1 << 20),  # four: never below the smallest buffer
+    ]:
+        seen.clear()
+        levels = np.sort(rng.random(n_levels)).astype(np.float32).astype(np.float64)
+        with am.threads(workers):
+            _counts._count_into_gaps([(values, labels)], False, levels)
+        assert set(seen) == {expected}, (n_levels, workers, seen)
