@@ -147,7 +147,7 @@ def _kept_positives_kernel(
                 key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
                 packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
                 kept_ix[k] = index[min(j, last)] if indexed else j
-                if keep and x == 0 and zero_sign[0] < 0:
+                if x == 0 and keep and zero_sign[0] < 0:  # (x == 0 first: rarely true)
                     zero_sign[0] = 1 if bits < 0 else 0
                 k += keep
                 j += positive
