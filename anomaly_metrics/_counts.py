@@ -217,20 +217,18 @@ def _count_span_into(
     eq: NDArray[Any],
     gap: NDArray[Any],
     dtype: Any,
-    sort_chunk: int | None = None,
+    sort_chunk: int,
 ) -> None:
     """One worker's share of :func:`_count_into_gaps`: count ``pieces`` into ``eq`` / ``gap``.
 
     The values of each ``(values, labels)`` piece whose label is ``which`` are gathered within
-    ``[u[0], u[-1]]`` into a sort buffer of ``sort_chunk`` values (default: :data:`_SORT_CHUNK`,
-    up to one per level); each full buffer is sorted and merged with ``u``; the values outside
-    are added to ``gap[0]`` and ``gap[m]``. Inputs are not validated.
+    ``[u[0], u[-1]]`` into a sort buffer of ``sort_chunk`` values (its size is chosen by the
+    caller); each full buffer is sorted and merged with ``u``; the values outside are added to
+    ``gap[0]`` and ``gap[m]``. Inputs are not validated.
     """
     m = u.shape[0]
     lo, hi = float(u[0]), float(u[-1])
     n = sum(v.shape[0] for v, _ in pieces)
-    if sort_chunk is None:  # a merge walks the levels once: with many levels, larger sorts pay
-        sort_chunk = max(_SORT_CHUNK, min(_SORT_VALUES_PER_LEVEL * m, _SORT_CHUNK_MAX))
     buf = np.empty(max(1, min(sort_chunk, n)), dtype)
     outside = np.zeros(2, np.int64)
     k = 0

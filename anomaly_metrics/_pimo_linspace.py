@@ -61,6 +61,12 @@ def _linspace_thresholds(lo: float, hi: float, k: int, dtype: np.dtype[Any]) -> 
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _widened(lo, hi, x):  # pragma: no cover - compiled
+    """The range ``[lo, hi]`` widened to hold ``x``."""
+    return (x if x < lo else lo), (x if x > hi else hi)
+
+
 @njit(cache=True, nogil=True)
 def _minmax_kernel(maps, images):  # pragma: no cover - compiled
     """Min and max of the listed images' scores, as float64.
@@ -73,11 +79,7 @@ def _minmax_kernel(maps, images):  # pragma: no cover - compiled
     for r in range(images.shape[0]):
         row = maps[images[r]]
         for p in range(row.shape[0]):
-            x = np.float64(row[p])
-            if x < lo:
-                lo = x
-            if x > hi:
-                hi = x
+            lo, hi = _widened(lo, hi, np.float64(row[p]))
     return lo, hi
 
 
@@ -108,11 +110,7 @@ def _range_and_prefixes_kernel(maps, images, hist):  # pragma: no cover - compil
     for r in range(images.shape[0]):
         row = maps[images[r]]
         for p in range(row.shape[0]):
-            x = np.float64(row[p])
-            if x < lo:
-                lo = x
-            if x > hi:
-                hi = x
+            lo, hi = _widened(lo, hi, np.float64(row[p]))
             if single:
                 key = order_key(np.float32(row[p]).view(np.int32), 31) >> 16
             else:
