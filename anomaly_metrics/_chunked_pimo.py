@@ -7,8 +7,8 @@ image's defect pixels once; here each read is a pass over the chunks (see
 1. every chunk: image classes, the defect pixels of the anomalous images (the positives, kept
    in memory) and the min / max of the normal images;
 2. linspace: the key-prefix histogram of the normal scores and their full histogram against
-   the thresholds (one pass); exact: one pass per 16-bit digit of the order keys (radix selection of the top
-   normal scores, :mod:`._keys`), then one pass to collect them;
+   the thresholds (one pass); exact: one pass per 16-bit digit of the order keys (radix
+   selection of the top normal scores, :mod:`._keys`), then one pass to collect them;
 3. in memory: each anomalous image's curve from its gathered defect pixels.
 
 The linspace result emulates the in-memory selection of the threshold range (its key-prefix
