@@ -42,6 +42,7 @@ from ._levels import (
 )
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
+from ._sorting import sort_float32, sort_method
 
 __all__: list[str] = []  # private: the public curves built on it are in _curves.py
 
@@ -203,10 +204,20 @@ def _merge_count_kernel(vals, u, eq, gap):  # pragma: no cover - compiled
 
 
 def _sort_and_merge(
-    part: NDArray[Any], u: NDArray[np.float64], eq: NDArray[np.int64], gap: NDArray[np.int64]
+    part: NDArray[Any],
+    u: NDArray[np.float64],
+    eq: NDArray[np.int64],
+    gap: NDArray[np.int64],
+    scratch: NDArray[np.uint32] | None,
 ) -> None:
-    """Sort ``part`` in place (NumPy releases the GIL while it sorts) and count it into ``u``."""
-    part.sort()
+    """Sort ``part`` in place and count it into ``u``; ``scratch`` given: float32 by radix.
+
+    Both sorts release the GIL (NumPy's and the compiled radix sort of :mod:`._sorting`).
+    """
+    if scratch is None:
+        part.sort()
+    else:
+        sort_float32(part, scratch, "radix")
     _merge_count_kernel(part, u, eq, gap)
 
 
@@ -218,18 +229,22 @@ def _count_span_into(
     gap: NDArray[Any],
     dtype: Any,
     sort_chunk: int,
+    method: str = "numpy",
 ) -> None:
     """One worker's share of :func:`_count_into_gaps`: count ``pieces`` into ``eq`` / ``gap``.
 
     The values of each ``(values, labels)`` piece whose label is ``which`` are gathered within
     ``[u[0], u[-1]]`` into a sort buffer of ``sort_chunk`` values (its size is chosen by the
-    caller); each full buffer is sorted and merged with ``u``; the values outside are added to
-    ``gap[0]`` and ``gap[m]``. Inputs are not validated.
+    caller); each full buffer is sorted (float32 by ``method``: ``"numpy"`` or ``"radix"``,
+    which needs a uint32 scratch array as long) and merged with ``u``; the values outside are
+    added to ``gap[0]`` and ``gap[m]``. Inputs are not validated.
     """
     m = u.shape[0]
     lo, hi = float(u[0]), float(u[-1])
     n = sum(v.shape[0] for v, _ in pieces)
     buf = np.empty(max(1, min(sort_chunk, n)), dtype)
+    radix = method == "radix" and buf.dtype == np.float32
+    scratch = np.empty(buf.shape[0], np.uint32) if radix else None
     outside = np.zeros(2, np.int64)
     k = 0
     for values, labels in pieces:
@@ -237,10 +252,10 @@ def _count_span_into(
         while i < values.shape[0]:
             i, k = _gather_in_range_kernel(values, labels, which, lo, hi, i, buf, k, outside)
             if k == buf.shape[0]:
-                _sort_and_merge(buf, u, eq, gap)
+                _sort_and_merge(buf, u, eq, gap, scratch)
                 k = 0
     if k:
-        _sort_and_merge(buf[:k], u, eq, gap)
+        _sort_and_merge(buf[:k], u, eq, gap, scratch)
     gap[0] += outside[0]
     gap[m] += outside[1]
 
@@ -276,6 +291,9 @@ def _count_into_gaps(
         _SORT_CHUNK,
         min(_SORT_VALUES_PER_LEVEL * m, _SORT_CHUNK_MAX, total // (_BUFFER_SHARE * workers)),
     )
+    method = sort_method("float32") if dtype == np.float32 else "numpy"
+    if method == "radix":  # its scratch array doubles the buffer: half as many values each
+        sort_chunk = max(_SORT_CHUNK // 2, sort_chunk // 2)
 
     def run(
         pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]],
@@ -286,7 +304,7 @@ def _count_into_gaps(
         counter = np.int32 if n < _INT32_COUNTS_BELOW else np.int64
         eq_c = np.zeros(m, counter)
         gap_c = np.zeros(m + 1, counter)
-        _count_span_into(pieces, which, u, eq_c, gap_c, dtype, sort_chunk)
+        _count_span_into(pieces, which, u, eq_c, gap_c, dtype, sort_chunk, method)
         return eq_c, gap_c
 
     parts = [run(spans[0])] if len(spans) == 1 else run_tasks(run, spans)
@@ -390,8 +408,11 @@ def _binary_levels(
         order = _stable_order(pos)
         pos = pos[order]
         w = np.ascontiguousarray(pos_weights[order], dtype=np.float64)  # type: ignore[index]
-    else:
-        pos.sort()  # a fresh array (boolean indexing copies): sorted in place
+    else:  # a fresh array (boolean indexing copies): sorted in place
+        if pos.dtype == np.float32:
+            sort_float32(pos)
+        else:
+            pos.sort()
         w = np.empty(0, np.float64)
     if thresholds == "all":
         negs = [s[~y] for s, y in chunks]

@@ -35,6 +35,7 @@ from ._levels import (
     as_unit_weights,
 )
 from ._parallel import cut_at_batches, run_tasks, split_range
+from ._sorting import sort_float32, sort_method, sort_packed
 
 __all__: list[str] = []  # private: used by _ranking
 
@@ -180,7 +181,10 @@ def _sorted_negatives_from(
     for values, labels in pieces:  # the buffer holds every value: each call reaches the end
         _, k = _gather_in_range_kernel(values, labels, False, low, np.inf, 0, buf, k, outside)
     part = buf[:k]
-    part.sort()
+    if part.dtype == np.float32:
+        sort_float32(part)
+    else:
+        part.sort()
     return part
 
 
@@ -225,7 +229,9 @@ def dense_roc_area(
     counting primitive's counts through ``_polyline_area_kernel``.
     """
     pos = _kept_positives(chunks, n_pos, None)
-    neg_a, neg_b = _sorted_classes(chunks, pos.sort, float(pos.min()), n_pos, n_neg)
+    sort_method("float32")  # chosen (timed once per process) before the threads start
+    sort_pos = (lambda: sort_float32(pos)) if pos.dtype == np.float32 else pos.sort
+    neg_a, neg_b = _sorted_classes(chunks, sort_pos, float(pos.min()), n_pos, n_neg)
     return float(_walk_area_kernel(pos, neg_a, neg_b, float(n_neg), float(n_pos), x_max))
 
 
@@ -252,7 +258,10 @@ def dense_weighted_areas(
     if packed.shape[0] == 0:
         return None
     low = float(float32_from_key(np.array([int(packed.min() >> np.uint64(32))]))[0])
-    neg_a, neg_b = _sorted_classes(chunks, packed.sort, low, int(packed.shape[0]), n_neg)
+    sort_method("float32"), sort_method("packed")  # chosen before the threads start
+    neg_a, neg_b = _sorted_classes(
+        chunks, lambda: sort_packed(packed), low, int(packed.shape[0]), n_neg
+    )
     weights = _weights_in_order(packed, kept_ix, unit_w.table)
     del kept_ix
     areas = np.zeros(len(limits))

@@ -18,6 +18,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._keys import FLOAT32_KEY_OFFSET, float32_of_key, order_key
+from ._sorting import sort_packed
 
 __all__: list[str] = []  # private: used by _counts, _dense, _pro and _chunked_counts
 
@@ -85,13 +86,13 @@ def _packed_order(values: NDArray[np.float32]) -> NDArray[np.uint64]:
 
     Each float32 becomes its order key (:mod:`anomaly_metrics._keys`: ``-0.0`` and ``0.0`` tie,
     as they compare equal) in the high 32 bits and its index in the low 32, so that a plain sort
-    (no indirection; NumPy's SIMD sort where the CPU has one) gives ``argsort(kind="stable")``.
+    (no indirection; :func:`~anomaly_metrics._sorting.sort_packed`) gives ``argsort(kind="stable")``.
     """
     bits = values.view(np.int32).astype(np.int64)
     keys = np.where(bits >= 0, bits, -(bits & 0x7FFFFFFF)) + (1 << 31)  # in [0, 2**32)
     packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(values.shape[0], dtype=np.uint64)
     del bits, keys
-    packed.sort()
+    sort_packed(packed)
     return packed
 
 
@@ -302,10 +303,10 @@ def _weighted_float32_levels(
 
     The same as sorting ``scores[labels]`` (those ``>= min_threshold``) stably with their weights
     and merging the ties, bit for bit: the positives are packed with their rank into one uint64
-    each (:func:`_packed_kept_positives`), sorted (NumPy, no indirection) and read back in order.
+    each (:func:`_packed_kept_positives`), sorted (no indirection: :func:`~anomaly_metrics._sorting.sort_packed`) and read back in order.
     """
     packed, kept_ix, negative_zero = _packed_kept_positives(chunks, weights, n_pos, min_threshold)
-    packed.sort()
+    sort_packed(packed)
     w_sorted = _weights_in_order(packed, kept_ix, weights.table)
     del kept_ix
     u, n_p, w_p = _distinct_keys_kernel(packed, w_sorted, negative_zero)

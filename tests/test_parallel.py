@@ -140,9 +140,14 @@ def test_int64_working_counters_give_the_same_counts_as_int32(monkeypatch):
         np.testing.assert_array_equal(gap, expected_gap)
 
 
-def test_sort_buffers_grow_with_the_levels_and_hold_at_most_a_quarter_of_the_values(monkeypatch):
+@pytest.mark.parametrize("method", ["numpy", "radix"])
+def test_sort_buffers_grow_with_the_levels_and_hold_at_most_a_quarter_of_the_values(
+    monkeypatch, method
+):
     # the counting primitive's sort buffer: 8 values per level within [2**20, 2**22], and all
-    # workers' buffers together at most a quarter of the values (so more threads, smaller ones)
+    # workers' buffers together at most a quarter of the values (so more threads, smaller ones);
+    # the radix sort's scratch array is as long as its buffer: half as many values in each
+    monkeypatch.setenv("ANOMALY_METRICS_SORT", method)
     seen = []
     real = _counts._count_span_into
 
@@ -165,4 +170,6 @@ def test_sort_buffers_grow_with_the_levels_and_hold_at_most_a_quarter_of_the_val
         levels = np.sort(rng.random(n_levels)).astype(np.float32).astype(np.float64)
         with am.threads(workers):
             _counts._count_into_gaps([(values, labels)], False, levels)
+        if method == "radix":
+            expected //= 2
         assert set(seen) == {expected}, (n_levels, workers, seen)
