@@ -100,12 +100,25 @@ def _threads() -> dict[str, Any]:
     return {"library": library, "env": env}
 
 
+def _sorts() -> dict[str, Any]:
+    """The sort the library chose in this process for each kind (it times both once)."""
+    env = os.environ.get("ANOMALY_METRICS_SORT")
+    try:
+        from anomaly_metrics._sorting import sort_method
+
+        chosen: dict[str, Any] = {k: sort_method(k) for k in ("float32", "packed")}
+    except Exception as exc:  # a bad environment variable: say so rather than fail
+        chosen = {"error": str(exc)}
+    return {**chosen, "env": env}
+
+
 def machine_info() -> dict[str, Any]:
     """CPU, SIMD, threads, cores, load, memory, Python and library versions (the JSON header)."""
     info: dict[str, Any] = {
         "cpu": _cpu_model(),
         "numpy": numpy_simd(),
         "threads": _threads(),
+        "sorts": _sorts(),
         "cpu_count": os.cpu_count(),
     }
     try:
@@ -137,6 +150,9 @@ def header_lines(m: dict[str, Any]) -> list[str]:
     env = th.get("env")
     sort = npy.get("sort_kernel", "unknown")
     avx = "yes" if npy.get("sort_avx512") else "no"
+    sorts = dict(m.get("sorts") or {})
+    sort_env = sorts.pop("env", None)
+    sorts_text = ", ".join(f"{k} {v}" for k, v in sorts.items()) or "unknown"
     return [
         f"- CPU: {m.get('cpu', 'unknown CPU')}; `os.cpu_count()` {m.get('cpu_count', '?')}",
         f"- NumPy {npy.get('version', '?')} SIMD: baseline {', '.join(npy.get('baseline', [])) or '-'}; "
@@ -145,6 +161,8 @@ def header_lines(m: dict[str, Any]) -> list[str]:
         f"(AVX-512 sort dispatched: {avx})",
         f"- Threads: `anomaly_metrics.get_num_threads()` {th.get('library', '?')} "
         f"(`ANOMALY_METRICS_NUM_THREADS` {'=' + env if env else 'not set'})",
+        f"- Sorts chosen by the library (timed in the report's process): {sorts_text} "
+        f"(`ANOMALY_METRICS_SORT` {'=' + sort_env if sort_env else 'not set'})",
         "- Load average at start: "
         + (" / ".join(f"{x:g}" for x in load) + " (1 / 5 / 15 min)" if load else "unknown"),
     ]

@@ -363,19 +363,25 @@ def test_report_header_has_cpu_simd_and_thread_lines(monkeypatch: pytest.MonkeyP
     from bench.machine import machine_info
 
     monkeypatch.setenv("ANOMALY_METRICS_NUM_THREADS", "3")
+    monkeypatch.setenv("ANOMALY_METRICS_SORT", "radix")
     m = machine_info()
-    assert list(m)[:5] == ["cpu", "numpy", "threads", "cpu_count", "loadavg"]
+    assert list(m)[:6] == ["cpu", "numpy", "threads", "sorts", "cpu_count", "loadavg"]
+    assert m["sorts"] == {"float32": "radix", "packed": "radix", "env": "radix"}
     assert m["threads"] == {"library": 3, "env": "3"}
     assert m["numpy"]["version"] == np.__version__
     assert isinstance(m["numpy"]["sort_avx512"], bool) and m["numpy"]["found"] is not None
     lines = report.render({"machine": m, "sizes": []}).splitlines()
     assert lines[0].startswith("# anomaly-metrics benchmark")
-    cpu, simd, threads, load = lines[2:6]
+    cpu, simd, threads, sorts, load = lines[2:7]
     assert cpu.startswith("- CPU: ") and f"`os.cpu_count()` {m['cpu_count']}" in cpu
     assert simd.startswith(f"- NumPy {np.__version__} SIMD: baseline ")
     assert " found " in simd and "not found" in simd and "AVX-512 sort dispatched: " in simd
     assert threads == (
         "- Threads: `anomaly_metrics.get_num_threads()` 3 (`ANOMALY_METRICS_NUM_THREADS` =3)"
+    )
+    assert sorts == (
+        "- Sorts chosen by the library (timed in the report's process): float32 radix, "
+        "packed radix (`ANOMALY_METRICS_SORT` =radix)"
     )
     assert load.startswith("- Load average at start: ")
 
