@@ -40,6 +40,7 @@ from ._levels import (
     _weighted_float32_levels,
     as_unit_weights,
 )
+from ._narrow import is_narrow, narrow_levels
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
 from ._sorting import sort_float32, sort_method
@@ -351,7 +352,8 @@ def _binary_levels(
     Parameters
     ----------
     scores, labels : ndarray of shape (n,), or lists of them
-        Checked, flat scores (float32 or float64) and bool labels; or lists of such arrays,
+        Checked, flat scores (float32 or float64; or, for ``"positives"``, the narrow dtypes of
+        :mod:`anomaly_metrics._narrow`, counted by value) and bool labels; or lists of such arrays,
         consecutive batches that are treated as their concatenation without being copied
         into one array (same counts, same result).
     pos_weights : ndarray of shape (n_pos,), or UnitWeights, optional
@@ -373,6 +375,11 @@ def _binary_levels(
     Inputs are not validated; call through a public function.
     """
     chunks = list(zip(scores, labels)) if isinstance(scores, list) else [(scores, labels)]
+    if thresholds == "positives" and all(is_narrow(s.dtype) for s, _ in chunks):
+        # float16 / 8- and 16-bit integer scores: a histogram by value, one pass, no sort
+        unit = as_unit_weights(pos_weights) if pos_weights is not None else None
+        u, n_p, w_p, eq, gap, n_pos, n_neg = narrow_levels(chunks, unit, min_threshold)
+        return _Levels(u, n_p, w_p, eq, gap, n_pos, n_neg)
     n_pos_total = sum(int(np.count_nonzero(y)) for _, y in chunks)
     n_neg_total = sum(int(y.size) for _, y in chunks) - n_pos_total
     if (

@@ -184,7 +184,7 @@ def _f1_max_batches(scores: Sequence[Any], labels: Sequence[Any]) -> tuple[float
     Both nan (and one warning) when a class is missing. `f1_max` is the one-batch case; the
     torch ``F1Max`` reads the threshold too.
     """
-    lv = _binary_levels(*check_score_batches(scores, labels))
+    lv = _binary_levels(*check_score_batches(scores, labels, narrow=True))
     if lv.n_pos == 0 or lv.n_neg == 0:
         missing = "positive" if lv.n_pos == 0 else "negative"
         warn_undefined(f"No {missing} samples in `labels`: F1 max is undefined (nan).")
@@ -255,7 +255,7 @@ def f1_adaptive_threshold(scores: Any, labels: Any, *, groups: Any = None) -> fl
 
 def _f1_adaptive_threshold_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`f1_adaptive_threshold` of the concatenation of batches, not copied (one batch: itself)."""
-    s, y = check_score_batches(scores, labels)
+    s, y = check_score_batches(scores, labels, narrow=True)
     lv = _binary_levels(s, y)
     lo, hi = min(float(b.min()) for b in s), max(float(b.max()) for b in s)
     return _adaptive_threshold_from_levels(lv, lo, hi)

@@ -33,6 +33,7 @@ from ._counts import _binary_counts, _binary_levels, _Counts, _Levels
 from ._dense import dense_pays, dense_weighted_areas
 from ._integrate import _levels_areas_kernel, _polyline_area_kernel
 from ._levels import UnitWeights
+from ._narrow import is_narrow
 from ._validation import check_fraction, check_maps_and_masks, check_real
 from ._validation import check_map_batches as _check_map_batches
 from ._warnings import warn_undefined
@@ -185,6 +186,9 @@ def _levels_for_cut(
     or above it (a stricter test than the floor's own, :func:`_floor_holds`). When they do not (a
     poor sample), the counts are made again over every pixel. Inputs are not validated.
     """
+    first = scores[0] if isinstance(scores, list) else scores
+    if is_narrow(first.dtype):  # counted by value in one pass: no floor to gain from
+        return _binary_levels(scores, in_region, pos_weights=weights)
     floor = _background_floor(scores, in_region, n_background, fpr_limit, verify=False)
     if floor is not None:
         lv = _binary_levels(scores, in_region, pos_weights=weights, min_threshold=floor)
@@ -400,7 +404,7 @@ def _aupro_batches(
     stored maps).
     """
     limits, one = _check_fpr_limits(fpr_limit)
-    batches = _check_map_batches(anomaly_maps, masks)
+    batches = _check_map_batches(anomaly_maps, masks, narrow=True)
     return _aupro_from_statistics(_pro_statistics_batches(batches), limits[0] if one else limits)
 
 

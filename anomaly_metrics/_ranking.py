@@ -12,6 +12,7 @@ from ._counts import _binary_levels, _Counts, _cumulate, _Levels
 from ._dense import dense_pays, dense_roc_area
 from ._groups import _apply_groups
 from ._integrate import _levels_areas_kernel, _polyline_area_kernel
+from ._narrow import is_narrow
 from ._validation import check_fraction, check_score_batches
 from ._warnings import warn_undefined
 
@@ -170,10 +171,11 @@ def _auroc_batches(
     """
     if max_fpr is not None:
         max_fpr = check_fraction(max_fpr, "max_fpr", low_open=True)
-    values, flags = check_score_batches(scores, labels)
+    values, flags = check_score_batches(scores, labels, narrow=True)
     n_pos = sum(int(np.count_nonzero(y)) for y in flags)
     n_neg = sum(int(y.size) for y in flags) - n_pos
-    if n_pos and n_neg and dense_pays(n_pos, n_neg):  # many positives: one walk, no counts
+    # many positives: one walk, no counts (float16 / 8- and 16-bit scores: counted by value)
+    if n_pos and n_neg and dense_pays(n_pos, n_neg) and not is_narrow(values[0].dtype):
         x_max = _roc_x_max(max_fpr)
         return _standardised(dense_roc_area(list(zip(values, flags)), n_pos, n_neg, x_max), x_max)
     return _auroc_from_levels(_binary_levels(values, flags), max_fpr)
@@ -222,4 +224,4 @@ def _aupr_from_levels(lv: _Levels) -> float:
 
 def _aupr_batches(scores: Sequence[Any], labels: Sequence[Any]) -> float:
     """`aupr` of the concatenation of batches, not copied (see :func:`_auroc_batches`)."""
-    return _aupr_from_levels(_binary_levels(*check_score_batches(scores, labels)))
+    return _aupr_from_levels(_binary_levels(*check_score_batches(scores, labels, narrow=True)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._narrow import NARROW_DTYPES, all_finite_float16
 from ._parallel import PIXELS_PER_WORKER, num_workers, run_tasks, split_range
 
 __all__ = [
@@ -57,10 +59,27 @@ def _to_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_scores(x: Any, name: str = "scores", *, allow_empty: bool = False) -> NDArray[Any]:
-    """Return ``x`` as a finite float32/float64 array (same shape); raise on anything else."""
+def check_scores(
+    x: Any, name: str = "scores", *, allow_empty: bool = False, narrow: bool = False
+) -> NDArray[Any]:
+    """Return ``x`` as a finite float32/float64 array (same shape); raise on anything else.
+
+    ``narrow=True`` (callers that count by value, :mod:`anomaly_metrics._narrow`) keeps float16
+    and 8/16-bit integers as they are instead of converting them to float32.
+    """
     arr = _to_array(x, name)
     kind = arr.dtype.kind
+    if narrow and arr.dtype in NARROW_DTYPES:
+        if arr.size == 0 and not allow_empty:
+            raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
+        if arr.dtype == np.float16 and arr.size and not all_finite_float16(arr):
+            n_nan = int(np.isnan(arr).sum())
+            n_inf = int(np.isinf(arr).sum())
+            raise ValueError(
+                f"`{name}` must be finite, got {n_nan} NaN and {n_inf} infinite value(s); "
+                "fix or drop them before evaluating."
+            )
+        return arr
     if kind == "f":
         if arr.dtype == np.float16:
             arr = arr.astype(np.float32)
@@ -152,10 +171,18 @@ def check_labels(x: Any, name: str = "labels") -> NDArray[np.bool_]:
 
 
 def check_scores_and_labels(
-    scores: Any, labels: Any, scores_name: str = "scores", labels_name: str = "labels"
+    scores: Any,
+    labels: Any,
+    scores_name: str = "scores",
+    labels_name: str = "labels",
+    *,
+    narrow: bool = False,
 ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-    """Check a ranking problem's inputs; return both flattened (views where possible)."""
-    s = check_scores(scores, scores_name)
+    """Check a ranking problem's inputs; return both flattened (views where possible).
+
+    ``narrow``: as :func:`check_scores`.
+    """
+    s = check_scores(scores, scores_name, narrow=narrow)
     y = check_labels(labels, labels_name)
     if s.shape != y.shape and (s.size != y.size or np.squeeze(s).shape != np.squeeze(y).shape):
         raise ValueError(
@@ -166,13 +193,19 @@ def check_scores_and_labels(
 
 
 def check_maps_and_masks(
-    anomaly_maps: Any, masks: Any, maps_name: str = "anomaly_maps", masks_name: str = "masks"
+    anomaly_maps: Any,
+    masks: Any,
+    maps_name: str = "anomaly_maps",
+    masks_name: str = "masks",
+    *,
+    narrow: bool = False,
 ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
     """Check segmentation inputs; return maps ``(N, H, W)`` (float32/64) and masks ``(N, H, W)`` bool.
 
-    Accepts ``(N, H, W)``, ``(N, 1, H, W)`` or a single ``(H, W)``; masks must have the same shape.
+    Accepts ``(N, H, W)``, ``(N, 1, H, W)`` or a single ``(H, W)``; masks must have the same
+    shape. ``narrow``: as :func:`check_scores`.
     """
-    maps = check_scores(anomaly_maps, maps_name)
+    maps = check_scores(anomaly_maps, maps_name, narrow=narrow)
     m = check_labels(masks, masks_name)
     if maps.shape != m.shape:
         raise ValueError(
@@ -249,19 +282,21 @@ def _check_batches(
     return out
 
 
-def check_map_batches(anomaly_maps: Sequence[Any], masks: Sequence[Any]) -> list[_Pair]:
+def check_map_batches(
+    anomaly_maps: Sequence[Any], masks: Sequence[Any], *, narrow: bool = False
+) -> list[_Pair]:
     """`check_maps_and_masks` of consecutive ``(B, H, W)`` batches, without concatenating them.
 
     Returns the checked batches (views where the check makes no copy) in one dtype, the one
     the concatenation would have; errors (and small or odd inputs, checked as one concatenated
     array) are exactly those of ``check_maps_and_masks(np.concatenate(anomaly_maps),
-    np.concatenate(masks))``.
+    np.concatenate(masks))``. ``narrow``: as :func:`check_scores`.
     """
-    return _check_batches(anomaly_maps, masks, check_maps_and_masks, 3)
+    return _check_batches(anomaly_maps, masks, partial(check_maps_and_masks, narrow=narrow), 3)
 
 
 def check_score_batches(
-    scores: Sequence[Any], labels: Sequence[Any]
+    scores: Sequence[Any], labels: Sequence[Any], *, narrow: bool = False
 ) -> tuple[list[NDArray[Any]], list[NDArray[np.bool_]]]:
     """`check_scores_and_labels` of consecutive batches, flattened, without concatenating them.
 
@@ -269,9 +304,10 @@ def check_score_batches(
     two lists (views where the check makes no copy; scores in the dtype the concatenation would
     have): the chunks that ``_binary_counts`` takes, whose concatenation is
     ``check_scores_and_labels`` of the concatenated flattened batches. Errors (and small or odd
-    inputs, checked as one array) are exactly those of that call.
+    inputs, checked as one array) are exactly those of that call. ``narrow``: as
+    :func:`check_scores`.
     """
-    pairs = _check_batches(scores, labels, check_scores_and_labels, None)
+    pairs = _check_batches(scores, labels, partial(check_scores_and_labels, narrow=narrow), None)
     return [s for s, _ in pairs], [y for _, y in pairs]
 
 
