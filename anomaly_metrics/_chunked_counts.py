@@ -32,6 +32,7 @@ from ._counts import _SORT_CHUNK, _count_span_into
 from ._levels import _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._pro import _floor_share
+from ._sorting import sort_float32, sort_method
 
 
 def take_concat(part: dict[str, Any], key: str) -> NDArray[Any]:
@@ -79,7 +80,10 @@ def sorted_positives(
     """
     pos = take_concat(part, "cat_pos")
     if not weighted:
-        pos.sort()
+        if pos.dtype == np.float32:
+            sort_float32(pos)
+        else:
+            pos.sort()
         return pos, np.empty(0, np.float64)
     order = np.argsort(pos, kind="stable")
     pos = pos[order]
@@ -172,10 +176,13 @@ class GapCounts:
             )
         ]
         dtype = np.result_type(*(v.dtype for v, _ in chunks))
+        method = sort_method("float32") if dtype == np.float32 else "numpy"
+        # the radix sort's scratch array is as long as its buffer: half as many values each
+        chunk = _SORT_CHUNK // 2 if method == "radix" else _SORT_CHUNK
 
         def run(k: int) -> None:
             eq, gap = self.acc[k]
-            _count_span_into(spans[k], False, u, eq, gap, dtype, _SORT_CHUNK)
+            _count_span_into(spans[k], False, u, eq, gap, dtype, chunk, method)
 
         if len(spans) == 1:
             run(0)

@@ -141,3 +141,15 @@ def test_both_sorts_give_the_same_floats(monkeypatch):
             am.aupro(maps, masks),
         )
     assert got["numpy"] == got["radix"]
+
+
+@pytest.mark.parametrize("method", ["numpy", "radix"])
+def test_out_of_core_counts_equal_in_memory_whichever_sort(monkeypatch, method):
+    from anomaly_metrics import out_of_core
+    from anomaly_metrics.out_of_core import ArrayChunks
+
+    monkeypatch.setenv(_sorting.SORT_ENV_VAR, method)
+    maps, masks = _maps(13, 40, 0.05)
+    source = ArrayChunks(maps, masks, images_per_chunk=7)
+    for name in ("auroc", "aupr", "f1_max", "aupro"):
+        assert getattr(out_of_core, name)(source) == getattr(am, name)(maps, masks), name
