@@ -7,8 +7,9 @@ helpers once and nothing else does.
 
 Dtype policy
     Scores: float32 and float64 stay as they are (no copies of large float32 arrays); float16,
-    bool and 8/16-bit integers become float32 (exactly), wider integers float64. Labels and
-    masks: bool. Counts: int64.
+    bool and 8/16-bit integers become float32 (exactly), wider integers float64, except where
+    the caller counts by value (``narrow=True``: float16 and 8/16-bit integers stay as they
+    are, see :mod:`anomaly_metrics._narrow`). Labels and masks: bool. Counts: int64.
 """
 
 from __future__ import annotations
