@@ -198,7 +198,8 @@ def sort_float32(
 ) -> None:
     """Sort a contiguous float32 array in place, by ``method`` (default: :func:`sort_method`).
 
-    ``scratch`` (uint32, at least as long) saves the radix sort an allocation. No NaN.
+    ``scratch`` (uint32, at least as long) saves the radix sort an allocation. Arrays of fewer
+    than 4,096 values always take ``np.sort`` (the order is the same). No NaN.
 
     >>> a = np.array([2.0, -1.0, 0.5], np.float32)
     >>> sort_float32(a, method="radix")
@@ -217,6 +218,10 @@ def sort_float32(
 
 def sort_packed(packed: NDArray[np.uint64], method: str = "") -> None:
     """Sort ``key << 32 | rank`` words (ranks ascending in input order) in place.
+
+    By ``method`` (default: :func:`sort_method` of ``"packed"``); fewer than 4,096 words always
+    take ``np.sort``. The radix sort orders by the keys only, stably, which is the full order
+    when the ranks ascend.
 
     >>> w = np.array([(5 << 32) | 0, (3 << 32) | 1, (5 << 32) | 2], np.uint64)
     >>> sort_packed(w, method="radix")
