@@ -7,13 +7,19 @@ nearly all distinct, its per-level arrays (the levels, their counts, the per-thr
 counters, the cumulative counts: over 60 bytes per level) cost more than the scores themselves,
 in memory and in first-touch page faults.
 
-Here both classes are sorted (the positives and the two halves of the negatives in parallel
-threads), and one walk from the highest positive score down meets each distinct positive
-score, counts the negatives above it and tied with it, and adds the trapezoids of the ROC
-polyline as it goes: nothing is stored per level. The vertices, and the arithmetic that adds
-them (:func:`anomaly_metrics._integrate._polyline_step`), are those of
+Here both classes are sorted and one walk from the highest positive score down meets each
+distinct positive score, counts the negatives above it and tied with it, and adds the
+trapezoids of the ROC polyline as it goes: nothing is stored per level. The scores are walked
+in *slices* of their range, from the top: a few cut values (quantiles of a strided sample, so
+that a slice holds about an eighth of the values) split it, and each slice's positives and
+negatives are gathered and sorted (in two threads) and walked, the walk's state (its sums, its
+last vertex, the counts above the slice) carried to the next. So the sorted copies, and the
+radix sort's scratch arrays, hold one slice at a time: a fraction of the scores, whatever the
+share of positives. The vertices, and the arithmetic that adds them
+(:func:`anomaly_metrics._integrate._polyline_step`), are those of
 :func:`anomaly_metrics._integrate._polyline_area_kernel` on the counts, in the same order, so
-the area is the same float to the last bit, whichever path a call takes.
+the area is the same float to the last bit, whichever path a call takes and however the range
+is sliced.
 """
 
 from __future__ import annotations
@@ -26,15 +32,14 @@ from numpy.typing import NDArray
 
 from ._counts import _gather_in_range_kernel
 from ._integrate import _polyline_step, _polyline_steps
-from ._keys import float32_from_key, float32_of_key
+from ._keys import float32_of_key
 from ._levels import (
     UnitWeights,
-    _kept_positives,
     _packed_kept_positives,
     _weights_in_order,
     as_unit_weights,
 )
-from ._parallel import cut_at_batches, run_tasks, split_range
+from ._parallel import run_tasks
 from ._sorting import sort_float32, sort_method, sort_packed
 
 __all__: list[str] = []  # private: used by _ranking
@@ -43,6 +48,12 @@ __all__: list[str] = []  # private: used by _ranking
 DENSE_MIN_VALUES = 1 << 16
 #: The walk is taken when the positives are at least this share of the negatives.
 DENSE_POSITIVE_SHARE = 0.25
+#: The scores' range is cut into at most this many slices (about this fraction each) ...
+_MAX_SLICES = 8
+#: ... of at least this many values each (fewer values: fewer slices, one below twice this).
+_SLICE_MIN_VALUES = 1 << 19
+_SAMPLE_VALUES = 1 << 16  # the strided sample whose quantiles cut the range
+_WEIGHTED_SLICES = 1  # the weighted walk (AU-PRO) takes the range whole: see there
 
 
 def dense_pays(n_pos: int, n_neg: int) -> bool:
@@ -51,102 +62,94 @@ def dense_pays(n_pos: int, n_neg: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def _walk_area_kernel(pos, neg_a, neg_b, n_neg, total, x_max):  # pragma: no cover - compiled
-    """Area under the ROC polyline of ascending ``pos`` against ascending ``neg_a`` + ``neg_b``.
+def _walk_slice_kernel(pos, neg, n_neg, total, x_max, state):  # pragma: no cover - compiled
+    """Walk one slice of the ROC polyline: ascending ``pos`` and ``neg``, the scores of the slice.
 
     The polyline of :func:`anomaly_metrics._integrate._polyline_area_kernel`: from (0, 0),
     each distinct positive score ``t`` (descending) adds the vertex (negatives above ``t``,
     positives above ``t``) and the vertex (negatives at or above ``t``, positives at or above
-    ``t``); it ends at ``(n_neg, len(pos))``. Abscissae are divided by ``n_neg``, ordinates by
-    ``total``; cut at ``x_max``. As there, a segment of no width is skipped (it adds exactly
-    nothing), so a quotient is only computed where a segment is added. The negatives need only
-    hold those at or above ``pos[0]`` (the others only reach the last vertex). Inputs are not
-    validated.
+    ``t``); abscissae are divided by ``n_neg``, ordinates by ``total``; cut at ``x_max``. As
+    there, a segment of no width is skipped (it adds exactly nothing). ``state`` carries the
+    walk from the slice above to this one and on: ``(sum, compensation, x0, y0, negatives at
+    the last vertex, negatives above the slice, positives above the slice, done)``; the
+    counts are integers held exactly in float64. Returns True when ``x_max`` is reached.
+    Inputs are not validated.
     """
-    n_a = neg_a.shape[0]
-    n_b = neg_b.shape[0]
+    n_n = neg.shape[0]
     n_p = pos.shape[0]
+    s, comp, x0, y0 = state[0], state[1], state[2], state[3]
+    fp0 = np.int64(state[4])
+    fp_above = np.int64(state[5])
+    tp_above = np.int64(state[6])
     ip = n_p - 1
-    ia = n_a - 1
-    ib = n_b - 1
-    s = 0.0
-    comp = 0.0
-    fp0 = 0  # negatives counted at the last vertex, whose abscissa is x0
-    x0 = 0.0
-    y0 = 0.0
+    i_n = n_n - 1
     while ip >= 0:
         t = pos[ip]  # compared in the values' own type: both classes share it, so it is exact
         for tie in range(2):  # the negatives above t (a horizontal segment), then its ties
             if tie == 0:
-                while ia >= 0 and neg_a[ia] > t:
-                    ia -= 1
-                while ib >= 0 and neg_b[ib] > t:
-                    ib -= 1
+                while i_n >= 0 and neg[i_n] > t:
+                    i_n -= 1
                 y1 = y0
             else:
-                while ia >= 0 and neg_a[ia] == t:
-                    ia -= 1
-                while ib >= 0 and neg_b[ib] == t:
-                    ib -= 1
+                while i_n >= 0 and neg[i_n] == t:
+                    i_n -= 1
                 while ip >= 0 and pos[ip] == t:
                     ip -= 1
-                y1 = (n_p - 1 - ip) / total
-            fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+                y1 = (tp_above + (n_p - 1 - ip)) / total
+            fp = fp_above + (n_n - 1 - i_n)
             if fp != fp0:
                 x1 = fp / n_neg
                 s, comp, done = _polyline_step(s, comp, x0, y0, x1, y1, x_max)
                 if done:
-                    return s + comp
+                    state[0], state[1], state[7] = s, comp, 1.0
+                    return True
                 x0 = x1
                 fp0 = fp
             y0 = y1
-    x1 = n_neg / n_neg
-    if x1 != x0:
-        s, comp, _ = _polyline_step(s, comp, x0, y0, x1, n_p / total, x_max)
-    return s + comp
+    state[0], state[1], state[2], state[3] = s, comp, x0, y0
+    state[4] = fp0
+    state[5] = fp_above + n_n
+    state[6] = tp_above + n_p
+    return False
 
 
 @njit(cache=True, nogil=True)
-def _walk_weighted_areas_kernel(
-    packed, weights, neg_a, neg_b, n_neg, total, limits, areas
+def _walk_weighted_slice_kernel(
+    packed, weights, neg, n_neg, total, limits, sums, state
 ):  # pragma: no cover - compiled
-    """:func:`_walk_area_kernel` for weighted float32 positives, one area per limit.
+    """:func:`_walk_slice_kernel` for weighted float32 positives, one area per limit.
 
-    ``packed`` is the sorted ``key << 32 | rank`` of the kept positives and ``weights[i]`` the
-    weight of ``packed[i]`` (``_levels._packed_kept_positives``, ``_levels._weights_in_order``):
-    a level's weight is summed in rank order, then added to the running total, as ``_cumulate`` sums them, so each area is that
-    of ``_polyline_area_kernel`` on the weighted counts, bit for bit. ``areas[l]`` gets the area
-    up to ``limits[l]``; the walk stops when every limit is passed. Inputs are not validated.
+    ``packed`` is the sorted ``key << 32 | rank`` of the slice's kept positives and
+    ``weights[i]`` the weight of ``packed[i]`` (``_levels._packed_kept_positives``,
+    ``_levels._weights_in_order``): a level's weight is summed in rank order, then added to the
+    running total, as ``_cumulate`` sums them, so each area is that of ``_polyline_area_kernel``
+    on the weighted counts, bit for bit. ``sums[q]`` holds ``(sum, compensation, passed)`` of
+    the area up to ``limits[q]``; ``state`` is ``(limits left, x0, y0, negatives at the last
+    vertex, negatives above the slice, weight above the slice, any level seen)``. Returns True
+    when every limit is passed. Inputs are not validated.
     """
-    sums = np.zeros((limits.shape[0], 3))  # per limit: sum, compensation, passed
-    left = limits.shape[0]
-    n_a = neg_a.shape[0]
-    n_b = neg_b.shape[0]
+    left = np.int64(state[0])
+    x0, y0 = state[1], state[2]
+    fp0 = np.int64(state[3])
+    fp_above = np.int64(state[4])
+    tpw = state[5]
+    first = state[6] == 0.0
+    n_n = neg.shape[0]
     ip = packed.shape[0] - 1
-    ia = n_a - 1
-    ib = n_b - 1
-    fp0 = 0
-    x0 = 0.0
-    y0 = 0.0
-    tpw = 0.0
-    first = True
+    i_n = n_n - 1
     while ip >= 0 and left > 0:
         key = packed[ip] >> np.uint64(32)
         t = float32_of_key(key)  # the scores are float32 too: compared exactly
-        while ia >= 0 and neg_a[ia] > t:
-            ia -= 1
-        while ib >= 0 and neg_b[ib] > t:
-            ib -= 1
-        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+        while i_n >= 0 and neg[i_n] > t:
+            i_n -= 1
+        fp = fp_above + (n_n - 1 - i_n)
         if fp != fp0:
             x1 = fp / n_neg
             left -= _polyline_steps(sums, x0, y0, x1, y0, limits)
             x0 = x1
             fp0 = fp
-        while ia >= 0 and neg_a[ia] == t:
-            ia -= 1
-        while ib >= 0 and neg_b[ib] == t:
-            ib -= 1
+        while i_n >= 0 and neg[i_n] == t:
+            i_n -= 1
         lo = ip
         while lo > 0 and (packed[lo - 1] >> np.uint64(32)) == key:
             lo -= 1
@@ -156,7 +159,7 @@ def _walk_weighted_areas_kernel(
         tpw = level if first else tpw + level
         first = False
         ip = lo - 1
-        fp = (n_a - 1 - ia) + (n_b - 1 - ib)
+        fp = fp_above + (n_n - 1 - i_n)
         y1 = tpw / total
         if fp != fp0:
             x1 = fp / n_neg
@@ -164,22 +167,88 @@ def _walk_weighted_areas_kernel(
             x0 = x1
             fp0 = fp
         y0 = y1
-    x1 = n_neg / n_neg
-    if left > 0 and x1 != x0:
-        _polyline_steps(sums, x0, y0, x1, tpw / total, limits)
-    for q in range(limits.shape[0]):
-        areas[q] = sums[q, 0] + sums[q, 1]
+    state[0], state[1], state[2], state[3] = left, x0, y0, fp0
+    state[4] = fp_above + n_n
+    state[5] = tpw
+    state[6] = 0.0 if first else 1.0
+    return left == 0
 
 
-def _sorted_negatives_from(
-    pieces: list[tuple[NDArray[Any], NDArray[np.bool_]]], low: float, dtype: Any
+@njit(cache=True, nogil=True)
+def _class_range_kernel(values, labels, which, low, high, out):  # pragma: no cover - compiled
+    """``out`` (min, max, count) updated with the values labelled ``which`` in ``[low, high]``
+    (compared in float64)."""
+    lo, hi, n = out[0], out[1], out[2]
+    for i in range(values.shape[0]):
+        if labels[i] == which:
+            x = np.float64(values[i])
+            if x >= low and x <= high:
+                lo = min(lo, x)
+                hi = max(hi, x)
+                n += 1.0
+    out[0], out[1], out[2] = lo, hi, n
+
+
+def _class_range(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, low: float, high: float
+) -> tuple[float, float, int]:
+    """The lowest and highest value labelled ``which`` in ``[low, high]``, and how many (one pass)."""
+    out = np.array([np.inf, -np.inf, 0.0])
+    for values, labels in chunks:
+        _class_range_kernel(values, np.ascontiguousarray(labels), which, low, high, out)
+    return float(out[0]), float(out[1]), int(out[2])
+
+
+def _slice_bounds(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+    low: float,
+    high: float,
+    max_slices: int = _MAX_SLICES,
+) -> list[tuple[float, float]]:
+    """The slices ``[lo, hi]`` (float64, inclusive, descending) that cover ``[low, inf]``.
+
+    Cut at quantiles of a strided sample of the scores in ``[low, high]``: about one value in
+    ``max_slices`` each for a large input, one slice for a small one. ``hi`` of a slice is the
+    float64 just below the ``lo`` of the slice above, so every value lies in exactly one slice
+    and equal values in the same one.
+    """
+    total = sum(int(v.shape[0]) for v, _ in chunks)
+    n_slices = min(max_slices, total // _SLICE_MIN_VALUES)
+    cuts: list[float] = []
+    if n_slices > 1:
+        step = max(1, total // _SAMPLE_VALUES)
+        parts, start = [], 0
+        for values, _ in chunks:  # every step-th value of the concatenation
+            parts.append(values[(-start) % step :: step])
+            start += values.shape[0]
+        sample = np.concatenate(parts).astype(np.float64)
+        sample = sample[(sample > low) & (sample <= high)]
+        if sample.size:
+            q = np.arange(1, n_slices) / n_slices
+            cuts = sorted(set(np.quantile(sample, q, method="lower").tolist()))
+    bounds = []
+    top = np.inf  # the top slice takes every score above: negatives above the highest positive
+    for cut in reversed(cuts):  # descending; each cut is the lowest value of its slice
+        bounds.append((cut, top))
+        top = float(np.nextafter(cut, -np.inf))
+    bounds.append((low, top))
+    return bounds
+
+
+def _gather_sorted(
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, lo: float, hi: float
 ) -> NDArray[Any]:
-    """The negatives of consecutive ``(values, labels)`` pieces scored at or above ``low``, sorted."""
-    buf = np.empty(max(1, sum(int(v.shape[0]) for v, _ in pieces)), dtype)
+    """The values labelled ``which`` within ``[lo, hi]`` (float64), gathered and sorted.
+
+    The buffer is allocated for every value but only the gathered ones are written: the rest of
+    it is never touched, so it takes no memory.
+    """
+    dtype = np.result_type(*(v.dtype for v, _ in chunks))
+    buf = np.empty(max(1, sum(int(v.shape[0]) for v, _ in chunks)), dtype)
     outside = np.zeros(2, np.int64)
     k = 0
-    for values, labels in pieces:  # the buffer holds every value: each call reaches the end
-        _, k = _gather_in_range_kernel(values, labels, False, low, np.inf, 0, buf, k, outside)
+    for values, labels in chunks:  # the buffer holds every value: each call reaches the end
+        _, k = _gather_in_range_kernel(values, labels, which, lo, hi, 0, buf, k, outside)
     part = buf[:k]
     if part.dtype == np.float32:
         sort_float32(part)
@@ -188,51 +257,32 @@ def _sorted_negatives_from(
     return part
 
 
-def _sorted_classes(
-    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]],
-    sort_positives: Any,
-    low: float,
-    n_pos: int,
-    n_neg: int,
-) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Run ``sort_positives()`` in one thread while the negatives ``>= low`` are gathered and
-    sorted in another (in two halves, in two, when they are more than twice as many); return
-    the negatives as two ascending arrays (the second empty when in one)."""
-    dtype = np.result_type(*(v.dtype for v, _ in chunks))
-    lengths = [int(v.shape[0]) for v, _ in chunks]
-    # one array of negatives while they are not many more: one fewer unpredictable loop per
-    # level in the walk
-    parts = 1 if n_neg <= 2 * n_pos else 2
-    spans = [
-        [(chunks[b][0][a:z], chunks[b][1][a:z]) for b, a, z in pieces]
-        for pieces in cut_at_batches(split_range(sum(lengths), parts), lengths)
-    ]
-
-    def run(task: int) -> NDArray[Any] | None:
-        if task == 0:
-            sort_positives()
-            return None
-        return _sorted_negatives_from(spans[task - 1], low, dtype)
-
-    _, *negs = run_tasks(run, range(parts + 1))
-    return (negs[0], negs[1]) if parts == 2 else (negs[0], negs[0][:0])
-
-
 def dense_roc_area(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], n_pos: int, n_neg: int, x_max: float
 ) -> float:
     """The ROC area up to ``x_max`` (``inf``: all of it) of checked flat batches, by one walk.
 
-    ``n_pos`` / ``n_neg`` are the class sizes, both positive. The positives are extracted and
-    sorted in one thread while the negatives at or above the lowest positive are gathered and
-    sorted in another; :func:`_walk_area_kernel` then adds the area. The float is that of the
-    counting primitive's counts through ``_polyline_area_kernel``.
+    ``n_pos`` / ``n_neg`` are the class sizes, both positive. Slice by slice of the scores at
+    or above the lowest positive (:func:`_slice_bounds`), from the top, the positives are
+    gathered and sorted in one thread while the negatives are in another, and
+    :func:`_walk_slice_kernel` carries the walk on. The float is that of the counting
+    primitive's counts through ``_polyline_area_kernel``.
     """
-    pos = _kept_positives(chunks, n_pos, None)
+    low, high, _ = _class_range(chunks, True, -np.inf, np.inf)
     sort_method("float32")  # chosen (timed once per process) before the threads start
-    sort_pos = (lambda: sort_float32(pos)) if pos.dtype == np.float32 else pos.sort
-    neg_a, neg_b = _sorted_classes(chunks, sort_pos, float(pos.min()), n_pos, n_neg)
-    return float(_walk_area_kernel(pos, neg_a, neg_b, float(n_neg), float(n_pos), x_max))
+    state = np.zeros(8)
+    for lo, hi in _slice_bounds(chunks, low, high):
+        pos, neg = run_tasks(
+            lambda w, lo=lo, hi=hi: _gather_sorted(chunks, w, lo, hi), [True, False]
+        )
+        if _walk_slice_kernel(pos, neg, float(n_neg), float(n_pos), x_max, state):
+            return float(state[0] + state[1])
+        del pos, neg
+    s, comp, x0, y0 = state[0], state[1], state[2], state[3]
+    x1 = n_neg / n_neg
+    if x1 != x0:
+        s, comp, _ = _polyline_step(s, comp, x0, y0, x1, n_pos / float(n_pos), x_max)
+    return float(s + comp)
 
 
 def dense_weighted_areas(
@@ -246,27 +296,50 @@ def dense_weighted_areas(
     """Weighted ROC-type areas up to each limit (AU-PRO: weight 1 / region size), by one walk.
 
     Float32 scores only. The positives scored at or above ``min_threshold`` are kept (as
-    ``_binary_counts`` keeps them), ordered stably by one sort of packed keys, while the
-    negatives at or above the lowest of them are sorted; the walk adds each area, normalised by
-    ``n_units`` (ordinates) and ``n_neg`` (abscissae), not divided by its limit. Returns the
-    areas and the number of negatives at or above the lowest kept positive (what
-    ``_pro._floor_holds`` checks); None when no positive is kept.
+    ``_binary_counts`` keeps them); slice by slice from the top (:func:`_slice_bounds`), the
+    slice's kept positives are ordered stably by one sort of packed keys in one thread while its
+    negatives are sorted in another, and :func:`_walk_weighted_slice_kernel` carries the walk
+    on. Each area is normalised by ``n_units`` (ordinates) and ``n_neg`` (abscissae), not
+    divided by its limit. Returns the areas and the number of negatives at or above the lowest
+    kept positive (what ``_pro._floor_holds`` checks); None when no positive is kept.
     """
     unit_w = as_unit_weights(pos_weights)
     n_pos = sum(int(np.count_nonzero(y)) for _, y in chunks)
-    packed, kept_ix, _ = _packed_kept_positives(chunks, unit_w, n_pos, min_threshold)
-    if packed.shape[0] == 0:
+    floor = -np.inf if min_threshold is None else float(min_threshold)
+    low, high, n_kept = _class_range(chunks, True, floor, np.inf)
+    if n_kept == 0:
         return None
-    low = float(float32_from_key(np.array([int(packed.min() >> np.uint64(32))]))[0])
     sort_method("float32"), sort_method("packed")  # chosen before the threads start
-    neg_a, neg_b = _sorted_classes(
-        chunks, lambda: sort_packed(packed), low, int(packed.shape[0]), n_neg
-    )
-    weights = _weights_in_order(packed, kept_ix, unit_w.table)
-    del kept_ix
-    areas = np.zeros(len(limits))
     lim = np.asarray(limits, np.float64)
-    _walk_weighted_areas_kernel(
-        packed, weights, neg_a, neg_b, float(n_neg), float(n_units), lim, areas
-    )
-    return tuple(float(a) for a in areas), int(neg_a.shape[0] + neg_b.shape[0])
+    sums = np.zeros((len(limits), 3))
+    state = np.array([float(len(limits)), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+    def positives(lo: float, hi: float) -> tuple[NDArray[np.uint64], NDArray[np.float64]]:
+        packed, kept_ix, _ = _packed_kept_positives(chunks, unit_w, n_pos, lo, hi)
+        sort_packed(packed)
+        return packed, _weights_in_order(packed, kept_ix, unit_w.table)
+
+    counted = 0  # the negatives at or above the lowest kept positive
+    # one slice: the positives' packed keys, their ranks and weights (28 bytes each with the
+    # sort's scratch) would cost more passes per slice than the negatives' slices save; sliced
+    # eight ways, AU-PRO of half-defective maps measured 1.06x the maps' memory and 3x the time
+    for lo, hi in _slice_bounds(chunks, low, high, _WEIGHTED_SLICES):
+        if state[0] == 0:  # every limit passed: the slices below are only counted
+            counted += _class_range(chunks, False, lo, hi)[2]
+            continue
+        (packed, weights), neg = run_tasks(
+            lambda task, lo=lo, hi=hi: (
+                positives(lo, hi) if task == 0 else _gather_sorted(chunks, False, lo, hi)
+            ),
+            [0, 1],
+        )
+        _walk_weighted_slice_kernel(
+            packed, weights, neg, float(n_neg), float(n_units), lim, sums, state
+        )
+        counted += neg.shape[0]
+        del packed, weights, neg
+    left, x0, y0, tpw = int(state[0]), state[1], state[2], state[5]
+    x1 = n_neg / n_neg
+    if left > 0 and x1 != x0:
+        _polyline_steps(sums, x0, y0, x1, tpw / float(n_units), lim)
+    return tuple(float(sums[q, 0] + sums[q, 1]) for q in range(len(limits))), counted

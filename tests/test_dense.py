@@ -7,6 +7,8 @@ public function.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -42,12 +44,16 @@ def test_walk_equals_the_area_of_the_counts_bit_for_bit(data):
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     c = _binary_counts([v for v, _ in chunks], [y for _, y in chunks])
     limits = [np.inf, data.draw(st.floats(1e-6, 1.0)), 1.0 / n_neg, 1.0]
+    slice_min = data.draw(st.sampled_from([None, 1, 7]))  # None: one slice (small inputs)
     for x_max in limits:
         want = _polyline_area_kernel(
             c.fp_above, c.fp, c.tp, float(n_neg), float(n_pos), float(n_pos), x_max
         )
-        got = _dense.dense_roc_area(chunks, n_pos, n_neg, x_max)
-        assert got.hex() == float(want).hex(), (x_max, got, want)
+        with pytest.MonkeyPatch.context() as mp:
+            if slice_min is not None:  # up to 8 slices of the range, walked one after another
+                mp.setattr(_dense, "_SLICE_MIN_VALUES", slice_min)
+            got = _dense.dense_roc_area(chunks, n_pos, n_neg, x_max)
+        assert got.hex() == float(want).hex(), (x_max, slice_min, got, want)
 
 
 @settings(max_examples=60, deadline=None)
@@ -106,14 +112,19 @@ def test_weighted_walk_equals_the_areas_of_the_counts_bit_for_bit(data):
     c = _binary_counts(
         [v for v, _ in chunks], [y for _, y in chunks], pos_weights=weights, min_threshold=floor
     )
-    walked = _dense.dense_weighted_areas(chunks, weights, 7, n_neg, limits, floor)
+    slice_min = data.draw(st.sampled_from([None, 1, 7]))  # None: one slice (small inputs)
+    with pytest.MonkeyPatch.context() as mp:
+        if slice_min is not None:  # up to 8 slices of the range, walked one after another
+            mp.setattr(_dense, "_SLICE_MIN_VALUES", slice_min)
+            mp.setattr(_dense, "_WEIGHTED_SLICES", 8)
+        walked = _dense.dense_weighted_areas(chunks, weights, 7, n_neg, limits, floor)
     if c.tp.size == 0:  # no positive at or above the floor
         assert walked is None
         return
     assert walked is not None
     areas, background_at_or_above = walked
     assert background_at_or_above == int(c.fp[-1])
-    for limit, got in zip(limits, areas):
+    for limit, got in zip(limits, areas):  # (slice_min in the failing example's draws)
         want = _polyline_area_kernel(
             c.fp_above, c.fp, c.tp_weight, float(c.n_neg), float(c.n_pos_weight), 7.0, limit
         )
@@ -193,3 +204,21 @@ def test_aupr_and_f1_from_the_levels_equal_those_of_the_cumulated_counts(data):
     want_threshold = float(c.thresholds[np.flatnonzero(f1 == want_best)[-1]])
     assert best.hex() == want_best.hex()
     assert threshold.hex() == want_threshold.hex()
+
+
+def test_the_range_is_cut_into_slices_of_about_an_eighth(monkeypatch):
+    # a large input: 8 slices of about an eighth of the scores each, descending, covering
+    # [lowest positive, inf] without overlap; a small one: one slice
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal(1 << 22).astype(np.float32)
+    labels = rng.random(values.size) < 0.5
+    chunks = [(values, labels)]
+    low = float(values[labels].min())
+    bounds = _dense._slice_bounds(chunks, low, float(values[labels].max()))
+    assert len(bounds) == 8
+    assert bounds[0][1] == np.inf and bounds[-1][0] == low
+    for (lo, _), (_, hi) in itertools.pairwise(bounds):
+        assert hi == np.nextafter(lo, -np.inf)  # adjacent, no gap, no overlap
+    sizes = [np.count_nonzero((values >= lo) & (values <= hi)) for lo, hi in bounds]
+    assert max(sizes) < 0.15 * values.size
+    assert len(_dense._slice_bounds([(values[:1000], labels[:1000])], low, 1.0)) == 1
