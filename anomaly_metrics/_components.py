@@ -180,9 +180,10 @@ def _offset_labels_kernel(out, offset):  # pragma: no cover - compiled
 def _region_ids_chunk_kernel(masks, eight, ids, sizes):  # pragma: no cover - compiled
     """Region index (0-based over the chunk) of every foreground pixel of ``masks``, raster order.
 
-    ``ids`` must hold one entry per foreground pixel of the chunk and ``sizes`` at least as many;
-    ``sizes[k]`` receives the pixel count of region ``k``. Returns the number of regions.
-    Inputs are not validated; call through `_region_ids`.
+    ``ids`` must hold one entry per foreground pixel of the chunk; ``sizes[k]`` receives the
+    pixel count of region ``k``. Returns the number of regions, or -1 when ``sizes`` is too
+    short for them (the caller then gives a longer one). Inputs are not validated; call
+    through `_region_ids`.
     """
     n_img, h, w = masks.shape
     cap = h * ((w + 1) // 2)
@@ -197,6 +198,8 @@ def _region_ids_chunk_kernel(masks, eight, ids, sizes):  # pragma: no cover - co
         n_runs, count = _label_runs_kernel(
             masks[i], eight, run_start, run_end, row_ptr, parent, run_label
         )
+        if offset + count > sizes.shape[0]:
+            return -1
         for k in range(offset, offset + count):
             sizes[k] = 0
         for q in range(n_runs):
@@ -239,6 +242,9 @@ def _label_batch(masks: NDArray[np.bool_], connectivity: int) -> NDArray[np.int3
     return out
 
 
+_REGIONS_FIRST_TRY = 1 << 16  # sizes first allocated per image chunk (512 KiB)
+
+
 def _region_ids(
     masks: NDArray[np.bool_] | list[NDArray[np.bool_]], connectivity: int = 8
 ) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
@@ -276,25 +282,30 @@ def _region_ids(
     if n_fg > _INT32_MAX:
         raise ValueError(f"`masks` must have at most {_INT32_MAX} foreground pixels, got {n_fg}.")
     ids = np.empty(n_fg, np.int32)
-    sizes = np.empty(n_fg, np.int64)  # at most one region per foreground pixel
 
-    def run(c: int) -> int:
+    def run(c: int) -> NDArray[np.int64]:
         b, a, z = pieces[c]
         lo, hi = int(fg_bounds[c]), int(fg_bounds[c + 1])
-        return int(_region_ids_chunk_kernel(batches[b][a:z], eight, ids[lo:hi], sizes[lo:hi]))
+        # regions are far fewer than foreground pixels: a small array first (an array of one
+        # int64 per foreground pixel would be the maps' size with half the pixels in a defect,
+        # and its huge pages would be touched even where it is not written), the bound on retry
+        for capacity in (min(hi - lo, _REGIONS_FIRST_TRY), hi - lo):
+            sizes = np.empty(capacity, np.int64)
+            count = int(_region_ids_chunk_kernel(batches[b][a:z], eight, ids[lo:hi], sizes))
+            if count >= 0:
+                return sizes[:count].copy() if capacity > _REGIONS_FIRST_TRY else sizes[:count]
+        raise AssertionError("unreachable: there are at most as many regions as pixels")
 
-    counts = run_tasks(run, range(len(pieces)))
+    per_piece = run_tasks(run, range(len(pieces)))
     if len(pieces) == 1:
-        return ids, sizes[: counts[0]].copy()
-    parts = []
+        return ids, per_piece[0]
     offset = 0
-    for c, count in enumerate(counts):
+    for c, sizes_c in enumerate(per_piece):
         lo, hi = int(fg_bounds[c]), int(fg_bounds[c + 1])
         if offset:
             ids[lo:hi] += offset
-        parts.append(sizes[lo : lo + count])
-        offset += count
-    return ids, np.concatenate(parts)
+        offset += sizes_c.shape[0]
+    return ids, np.concatenate(per_piece)
 
 
 def _check_masks_2d_3d(masks: Any) -> tuple[NDArray[np.bool_], tuple[int, ...]]:

@@ -24,21 +24,17 @@ is sliced.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ._counts import _GATHER_BLOCK as _GATHER_SLACK
 from ._counts import _gather_in_range_kernel
 from ._integrate import _polyline_step, _polyline_steps
-from ._keys import float32_of_key
-from ._levels import (
-    UnitWeights,
-    _packed_kept_positives,
-    _weights_in_order,
-    as_unit_weights,
-)
+from ._keys import FLOAT32_KEY_OFFSET, float32_of_key, order_key
+from ._levels import UnitWeights, _weights_in_order, as_unit_weights
 from ._parallel import run_tasks
 from ._sorting import sort_float32, sort_method, sort_packed
 
@@ -53,7 +49,7 @@ _MAX_SLICES = 8
 #: ... of at least this many values each (fewer values: fewer slices, one below twice this).
 _SLICE_MIN_VALUES = 1 << 19
 _SAMPLE_VALUES = 1 << 16  # the strided sample whose quantiles cut the range
-_WEIGHTED_SLICES = 1  # the weighted walk (AU-PRO) takes the range whole: see there
+_WEIGHTED_SLICES = 10  # the weighted walk (AU-PRO): its positives take more bytes each
 
 
 def dense_pays(n_pos: int, n_neg: int) -> bool:
@@ -175,6 +171,46 @@ def _walk_weighted_slice_kernel(
 
 
 @njit(cache=True, nogil=True)
+def _packed_slice_kernel(
+    values, labels, lo, hi, index, start, j, packed, kept_ix, k
+):  # pragma: no cover - compiled
+    """The positives of one chunk within ``[lo, hi]`` (float64) as ``_kept_positives_kernel``
+    packs them: ``packed[k] = key << 32 | k`` and ``kept_ix[k] = index[j]`` (``j`` itself
+    when ``index`` is empty) for positive ``j`` (counted over all chunks), from ``values[start]``
+    on. Returns ``(i, j, k)``: where it stopped (``values.shape[0]`` at the end; earlier when
+    ``packed`` is full, to be called again from there with longer arrays).
+
+    For a slice of the range, where most positives are not kept: blocks of 1024 values, a
+    first loop that the compiler vectorises (the keep flags), a second that counts the
+    positives and stores only the kept ones. Inputs are not validated.
+    """
+    n = values.shape[0]
+    cap = packed.shape[0]
+    flags = labels.view(np.uint8)
+    indexed = index.shape[0] > 0
+    keep = np.empty(1024, np.uint8)
+    i = start
+    while i < n:
+        size = min(n - i, 1024)
+        block = values[i : i + size]
+        mine = flags[i : i + size]
+        for t in range(size):
+            x = np.float64(block[t])
+            keep[t] = mine[t] & (x >= lo) & (x <= hi)
+        for t in range(size):
+            if keep[t]:
+                if k == cap:
+                    return i + t, j, k
+                key = order_key(np.float32(block[t]).view(np.int32), 31) + FLOAT32_KEY_OFFSET
+                packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
+                kept_ix[k] = index[j] if indexed else j
+                k += 1
+            j += mine[t]
+        i += size
+    return n, j, k
+
+
+@njit(cache=True, nogil=True)
 def _class_range_kernel(values, labels, which, low, high, out):  # pragma: no cover - compiled
     """``out`` (min, max, count) updated with the values labelled ``which`` in ``[low, high]``
     (compared in float64)."""
@@ -199,13 +235,23 @@ def _class_range(
     return float(out[0]), float(out[1]), int(out[2])
 
 
+class _Slice(NamedTuple):
+    """One slice ``[lo, hi]`` of the scores (float64, inclusive) and how many of each class it
+    is expected to hold (from the sample: buffers start this long and grow if they must)."""
+
+    lo: float
+    hi: float
+    negatives: int
+    positives: int
+
+
 def _slice_bounds(
     chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]],
     low: float,
     high: float,
     max_slices: int = _MAX_SLICES,
-) -> list[tuple[float, float]]:
-    """The slices ``[lo, hi]`` (float64, inclusive, descending) that cover ``[low, inf]``.
+) -> list[_Slice]:
+    """The slices (descending) that cover ``[low, inf]``, with the expected size of each class.
 
     Cut at quantiles of a strided sample of the scores in ``[low, high]``: about one value in
     ``max_slices`` each for a large input, one slice for a small one. ``hi`` of a slice is the
@@ -214,41 +260,58 @@ def _slice_bounds(
     """
     total = sum(int(v.shape[0]) for v, _ in chunks)
     n_slices = min(max_slices, total // _SLICE_MIN_VALUES)
+    if n_slices <= 1:
+        return [_Slice(low, np.inf, total, total)]
+    step = max(1, total // _SAMPLE_VALUES)
+    parts, flags, start = [], [], 0
+    for values, labels in chunks:  # every step-th value of the concatenation
+        first = (-start) % step
+        parts.append(values[first::step])
+        flags.append(labels[first::step])
+        start += values.shape[0]
+    sample = np.concatenate(parts).astype(np.float64)
+    sample_labels = np.concatenate(flags)
+    inside = (sample > low) & (sample <= high)
     cuts: list[float] = []
-    if n_slices > 1:
-        step = max(1, total // _SAMPLE_VALUES)
-        parts, start = [], 0
-        for values, _ in chunks:  # every step-th value of the concatenation
-            parts.append(values[(-start) % step :: step])
-            start += values.shape[0]
-        sample = np.concatenate(parts).astype(np.float64)
-        sample = sample[(sample > low) & (sample <= high)]
-        if sample.size:
-            q = np.arange(1, n_slices) / n_slices
-            cuts = sorted(set(np.quantile(sample, q, method="lower").tolist()))
-    bounds = []
+    if inside.any():
+        q = np.arange(1, n_slices) / n_slices
+        cuts = sorted(set(np.quantile(sample[inside], q, method="lower").tolist()))
+    slices = []
     top = np.inf  # the top slice takes every score above: negatives above the highest positive
-    for cut in reversed(cuts):  # descending; each cut is the lowest value of its slice
-        bounds.append((cut, top))
-        top = float(np.nextafter(cut, -np.inf))
-    bounds.append((low, top))
-    return bounds
+    for lo in [*reversed(cuts), low]:  # descending; each cut is the lowest value of its slice
+        mine = (sample >= lo) & (sample <= top)
+        n_p = int(np.count_nonzero(mine & sample_labels))
+        n_n = int(np.count_nonzero(mine)) - n_p
+        # a quarter more than the sample says, and some: rarely does a buffer grow
+        slices.append(_Slice(lo, top, (n_n * step * 5) // 4 + 4096, (n_p * step * 5) // 4 + 4096))
+        top = float(np.nextafter(lo, -np.inf))
+    return slices
 
 
 def _gather_sorted(
-    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]], which: bool, lo: float, hi: float
+    chunks: list[tuple[NDArray[Any], NDArray[np.bool_]]],
+    which: bool,
+    lo: float,
+    hi: float,
+    size: int,
 ) -> NDArray[Any]:
     """The values labelled ``which`` within ``[lo, hi]`` (float64), gathered and sorted.
 
-    The buffer is allocated for every value but only the gathered ones are written: the rest of
-    it is never touched, so it takes no memory.
+    The buffer starts at ``size`` values (pages never written take no memory) and doubles
+    when it fills before the end.
     """
     dtype = np.result_type(*(v.dtype for v, _ in chunks))
-    buf = np.empty(max(1, sum(int(v.shape[0]) for v, _ in chunks)), dtype)
+    buf = np.empty(max(1, size) + _GATHER_SLACK, dtype)  # (the gather's blocks store every value)
     outside = np.zeros(2, np.int64)
     k = 0
-    for values, labels in chunks:  # the buffer holds every value: each call reaches the end
-        _, k = _gather_in_range_kernel(values, labels, which, lo, hi, 0, buf, k, outside)
+    for values, labels in chunks:
+        i = 0
+        while i < values.shape[0]:
+            i, k = _gather_in_range_kernel(values, labels, which, lo, hi, i, buf, k, outside)
+            if i < values.shape[0]:  # full before the end: a buffer twice as long
+                bigger = np.empty(2 * buf.shape[0] + _GATHER_SLACK, dtype)
+                bigger[:k] = buf[:k]
+                buf = bigger
     part = buf[:k]
     if part.dtype == np.float32:
         sort_float32(part)
@@ -271,9 +334,12 @@ def dense_roc_area(
     low, high, _ = _class_range(chunks, True, -np.inf, np.inf)
     sort_method("float32")  # chosen (timed once per process) before the threads start
     state = np.zeros(8)
-    for lo, hi in _slice_bounds(chunks, low, high):
+    for sl in _slice_bounds(chunks, low, high):
         pos, neg = run_tasks(
-            lambda w, lo=lo, hi=hi: _gather_sorted(chunks, w, lo, hi), [True, False]
+            lambda w, sl=sl: _gather_sorted(
+                chunks, w, sl.lo, sl.hi, sl.positives if w else sl.negatives
+            ),
+            [True, False],
         )
         if _walk_slice_kernel(pos, neg, float(n_neg), float(n_pos), x_max, state):
             return float(state[0] + state[1])
@@ -314,22 +380,39 @@ def dense_weighted_areas(
     sums = np.zeros((len(limits), 3))
     state = np.array([float(len(limits)), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
-    def positives(lo: float, hi: float) -> tuple[NDArray[np.uint64], NDArray[np.float64]]:
-        packed, kept_ix, _ = _packed_kept_positives(chunks, unit_w, n_pos, lo, hi)
+    def positives(sl: _Slice) -> tuple[NDArray[np.uint64], NDArray[np.float64]]:
+        # the slice's kept positives: arrays of the expected size, doubled if they must be
+        wide = n_pos >= 1 << 31 or unit_w.index.dtype != np.int32
+        packed = np.empty(min(sl.positives, n_kept), np.uint64)
+        kept_ix = np.empty(packed.shape[0], np.int64 if wide else np.int32)
+        j = k = 0
+        for values, labels in chunks:
+            labels = np.ascontiguousarray(labels)
+            i = 0
+            while i < values.shape[0]:
+                i, j, k = _packed_slice_kernel(
+                    values, labels, sl.lo, sl.hi, unit_w.index, i, j, packed, kept_ix, k
+                )
+                if i < values.shape[0]:
+                    packed = np.concatenate((packed[:k], np.empty(k + 1, np.uint64)))
+                    kept_ix = np.concatenate((kept_ix[:k], np.empty(k + 1, kept_ix.dtype)))
+        packed = packed[:k]
         sort_packed(packed)
         return packed, _weights_in_order(packed, kept_ix, unit_w.table)
 
     counted = 0  # the negatives at or above the lowest kept positive
-    # one slice: the positives' packed keys, their ranks and weights (28 bytes each with the
-    # sort's scratch) would cost more passes per slice than the negatives' slices save; sliced
-    # eight ways, AU-PRO of half-defective maps measured 1.06x the maps' memory and 3x the time
-    for lo, hi in _slice_bounds(chunks, low, high, _WEIGHTED_SLICES):
+    # more slices than the unweighted walk: the positives' packed keys, ranks and weights take
+    # 28 bytes each with the sort's scratch
+    slices = _slice_bounds(chunks, low, high, _WEIGHTED_SLICES)
+    for sl in slices:
         if state[0] == 0:  # every limit passed: the slices below are only counted
-            counted += _class_range(chunks, False, lo, hi)[2]
+            counted += _class_range(chunks, False, sl.lo, sl.hi)[2]
             continue
         (packed, weights), neg = run_tasks(
-            lambda task, lo=lo, hi=hi: (
-                positives(lo, hi) if task == 0 else _gather_sorted(chunks, False, lo, hi)
+            lambda task, sl=sl: (
+                positives(sl)
+                if task == 0
+                else _gather_sorted(chunks, False, sl.lo, sl.hi, sl.negatives)
             ),
             [0, 1],
         )

@@ -105,10 +105,9 @@ def _stable_order(values: NDArray[Any]) -> NDArray[np.intp]:
 
 @njit(cache=True, nogil=True)
 def _kept_positives_kernel(
-    values, labels, threshold, upper, out, index, j, packed, kept_ix, k, zero_sign
+    values, labels, threshold, out, index, j, packed, kept_ix, k, zero_sign
 ):  # pragma: no cover - compiled
-    """Extract the positives of one chunk with ``threshold <= float64(value) <= upper``;
-    return ``(j, k)``.
+    """Extract the positives of one chunk with ``float64(value) >= threshold``; return ``(j, k)``.
 
     One pass with no temporaries (NumPy needs a boolean index, then a comparison and a second
     index for the floor), skipping 8 labels at a time where there is no positive: most words
@@ -144,7 +143,7 @@ def _kept_positives_kernel(
             for i in range(first, stop):
                 x = values[i]
                 positive = labels[i]
-                keep = positive & (np.float64(x) >= threshold) & (np.float64(x) <= upper)
+                keep = positive & (np.float64(x) >= threshold)
                 bits = np.float32(x).view(np.int32)
                 key = order_key(bits, 31) + FLOAT32_KEY_OFFSET
                 packed[k] = (np.uint64(key) << np.uint64(32)) | np.uint64(k)
@@ -157,7 +156,7 @@ def _kept_positives_kernel(
             for i in range(first, stop):
                 x = values[i]
                 out[k] = x
-                k += labels[i] & (np.float64(x) >= threshold) & (np.float64(x) <= upper)
+                k += labels[i] & (np.float64(x) >= threshold)
     return j, k
 
 
@@ -183,7 +182,6 @@ def _kept_positives(
             values,
             np.ascontiguousarray(labels),
             threshold,
-            np.inf,
             out,
             none_ix,
             0,
@@ -273,10 +271,8 @@ def _packed_kept_positives(
     weights: UnitWeights,
     n_pos: int,
     min_threshold: float | None,
-    max_value: float = np.inf,
 ) -> tuple[NDArray[np.uint64], NDArray[np.integer], bool]:
-    """``(packed, kept_ix, negative_zero)`` of the ``n_pos`` float32 positives ``>= min_threshold``
-    (and ``<= max_value``, compared in float64).
+    """``(packed, kept_ix, negative_zero)`` of the ``n_pos`` float32 positives ``>= min_threshold``.
 
     ``packed`` (not yet sorted; sorted, it is the stable order of the kept positives) holds
     ``key << 32 | rank`` per kept positive and ``kept_ix[rank]`` where its weight is in
@@ -292,17 +288,7 @@ def _packed_kept_positives(
     for values, labels in chunks:
         labels = np.ascontiguousarray(labels)  # (a view when it is already: the usual case)
         j, k = _kept_positives_kernel(
-            values,
-            labels,
-            threshold,
-            float(max_value),
-            values[:0],
-            weights.index,
-            j,
-            packed,
-            kept_ix,
-            k,
-            zero_sign,
+            values, labels, threshold, values[:0], weights.index, j, packed, kept_ix, k, zero_sign
         )
     return packed[:k], kept_ix, bool(zero_sign[0] == 1)
 

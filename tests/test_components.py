@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anomaly_metrics as am
+from anomaly_metrics import _components
 from anomaly_metrics._components import _region_ids
 from anomaly_metrics.testing import (
     mask_batches,
@@ -47,8 +48,24 @@ def test_region_ids_of_a_list_of_batches_are_those_of_scipy_on_the_whole(masks, 
     np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
 
 
+@settings(max_examples=100, deadline=None)
+@given(mask_batches(), st.sampled_from((4, 8)), st.sampled_from((1, 2, 5)))
+def test_region_ids_when_the_first_sizes_array_is_too_short(masks, connectivity, first_try):
+    # the sizes array is first made short; a piece with more regions is labelled again with
+    # room for one region per foreground pixel: the same ids and sizes
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_components, "_REGIONS_FIRST_TRY", first_try)
+        ids, sizes = _region_ids(np.ascontiguousarray(masks), connectivity)
+    ref = reference_labels(masks, connectivity)
+    np.testing.assert_array_equal(ids, ref[masks] - 1)
+    np.testing.assert_array_equal(sizes, np.bincount(ref.ravel(), minlength=ref.max() + 1)[1:])
+
+
+@pytest.mark.parametrize("first_try", [None, 3])
 @pytest.mark.parametrize("connectivity", [4, 8])
-def test_threaded_path_on_a_large_batch(connectivity):
+def test_threaded_path_on_a_large_batch(connectivity, first_try, monkeypatch):
+    if first_try is not None:  # every piece labelled twice: short sizes first, then the bound
+        monkeypatch.setattr(_components, "_REGIONS_FIRST_TRY", first_try)
     # 24 x 256 x 256 pixels is above the single-thread cut-off: chunks run on threads
     _, masks = synthetic_dataset(24, 256, 256, seed=5)
     masks[3] = True  # an all-foreground image inside the batch

@@ -37,6 +37,14 @@ def _problem(draw):
     return list(zip(np.split(values, cuts), np.split(labels, cuts))), values, labels
 
 
+_real_slice_bounds = _dense._slice_bounds
+
+
+def _short_slices(*args, **kwargs):
+    """The slices, expecting a single value of each class: every buffer has to grow."""
+    return [sl._replace(negatives=1, positives=1) for sl in _real_slice_bounds(*args, **kwargs)]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_walk_equals_the_area_of_the_counts_bit_for_bit(data):
@@ -52,6 +60,9 @@ def test_walk_equals_the_area_of_the_counts_bit_for_bit(data):
         with pytest.MonkeyPatch.context() as mp:
             if slice_min is not None:  # up to 8 slices of the range, walked one after another
                 mp.setattr(_dense, "_SLICE_MIN_VALUES", slice_min)
+                if slice_min == 7:  # and buffers that start too short and grow
+                    mp.setattr(_dense, "_slice_bounds", _short_slices)
+                    mp.setattr(_dense, "_GATHER_SLACK", 0)
             got = _dense.dense_roc_area(chunks, n_pos, n_neg, x_max)
         assert got.hex() == float(want).hex(), (x_max, slice_min, got, want)
 
@@ -117,6 +128,9 @@ def test_weighted_walk_equals_the_areas_of_the_counts_bit_for_bit(data):
         if slice_min is not None:  # up to 8 slices of the range, walked one after another
             mp.setattr(_dense, "_SLICE_MIN_VALUES", slice_min)
             mp.setattr(_dense, "_WEIGHTED_SLICES", 8)
+            if slice_min == 7:  # and buffers that start too short and grow
+                mp.setattr(_dense, "_slice_bounds", _short_slices)
+                mp.setattr(_dense, "_GATHER_SLACK", 0)
         walked = _dense.dense_weighted_areas(chunks, weights, 7, n_neg, limits, floor)
     if c.tp.size == 0:  # no positive at or above the floor
         assert walked is None
@@ -217,8 +231,13 @@ def test_the_range_is_cut_into_slices_of_about_an_eighth(monkeypatch):
     bounds = _dense._slice_bounds(chunks, low, float(values[labels].max()))
     assert len(bounds) == 8
     assert bounds[0][1] == np.inf and bounds[-1][0] == low
-    for (lo, _), (_, hi) in itertools.pairwise(bounds):
+    for (lo, *_), (_, hi, *_) in itertools.pairwise(bounds):
         assert hi == np.nextafter(lo, -np.inf)  # adjacent, no gap, no overlap
-    sizes = [np.count_nonzero((values >= lo) & (values <= hi)) for lo, hi in bounds]
+    sizes = [np.count_nonzero((values >= lo) & (values <= hi)) for lo, hi, *_ in bounds]
     assert max(sizes) < 0.15 * values.size
+    wide = values.astype(np.float64)  # the library compares in float64
+    for lo, hi, n_n, n_p in bounds:  # the expected sizes (from the sample) cover the slices
+        inside = (wide >= lo) & (wide <= hi)
+        assert n_n >= np.count_nonzero(inside & ~labels)
+        assert n_p >= np.count_nonzero(inside & labels)
     assert len(_dense._slice_bounds([(values[:1000], labels[:1000])], low, 1.0)) == 1
