@@ -11,11 +11,13 @@ Here both classes are sorted and one walk from the highest positive score down m
 distinct positive score, counts the negatives above it and tied with it, and adds the
 trapezoids of the ROC polyline as it goes: nothing is stored per level. The scores are walked
 in *slices* of their range, from the top: a few cut values (quantiles of a strided sample, so
-that a slice holds about an eighth of the values) split it, and each slice's positives and
-negatives are gathered and sorted (in two threads) and walked, the walk's state (its sums, its
-last vertex, the counts above the slice) carried to the next. So the sorted copies, and the
-radix sort's scratch arrays, hold one slice at a time: a fraction of the scores, whatever the
-share of positives. The vertices, and the arithmetic that adds them
+that a slice holds about an eighth of the values, a tenth for AU-PRO's weighted walk) split
+it, and each slice's positives and negatives are gathered and sorted (in two threads) and
+walked, the walk's state (its sums, its last vertex, the counts above the slice) carried to
+the next. So the sorted copies, and the radix sort's scratch arrays, hold one slice at a time:
+a fraction of the scores, whatever the share of positives (on 100 half-defective 256 x 256
+maps, peaks of 0.25x the maps for AUROC and 0.66x for AU-PRO, labelling included, against
+2.0x and 2.1x walked whole; each slice costs a pass over the pixels). The vertices, and the arithmetic that adds them
 (:func:`anomaly_metrics._integrate._polyline_step`), are those of
 :func:`anomaly_metrics._integrate._polyline_area_kernel` on the counts, in the same order, so
 the area is the same float to the last bit, whichever path a call takes and however the range
@@ -49,7 +51,7 @@ _MAX_SLICES = 8
 #: ... of at least this many values each (fewer values: fewer slices, one below twice this).
 _SLICE_MIN_VALUES = 1 << 19
 _SAMPLE_VALUES = 1 << 16  # the strided sample whose quantiles cut the range
-_WEIGHTED_SLICES = 10  # the weighted walk (AU-PRO): its positives take more bytes each
+_WEIGHTED_SLICES = 10  # the weighted walk (AU-PRO): 28 bytes per positive, sort scratch included
 
 
 def dense_pays(n_pos: int, n_neg: int) -> bool:
