@@ -32,7 +32,7 @@ from ._counts import _SORT_CHUNK, _count_span_into
 from ._levels import _merge_distinct_kernel
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._pro import _floor_share
-from ._sorting import sort_float32, sort_method
+from ._sorting import sort_method, sort_values
 
 
 def take_concat(part: dict[str, Any], key: str) -> NDArray[Any]:
@@ -80,10 +80,7 @@ def sorted_positives(
     """
     pos = take_concat(part, "cat_pos")
     if not weighted:
-        if pos.dtype == np.float32:
-            sort_float32(pos)
-        else:
-            pos.sort()
+        sort_values(pos)
         return pos, np.empty(0, np.float64)
     order = np.argsort(pos, kind="stable")
     pos = pos[order]

@@ -43,7 +43,7 @@ from ._levels import (
 from ._narrow import is_narrow, narrow_levels
 from ._parallel import SCORES_PER_WORKER, cut_at_batches, num_workers, run_tasks, split_range
 from ._search import tie_or_gap
-from ._sorting import sort_float32, sort_method
+from ._sorting import sort_method, sort_values
 
 __all__: list[str] = []  # private: the public curves built on it are in _curves.py
 
@@ -218,7 +218,7 @@ def _sort_and_merge(
     if scratch is None:
         part.sort()
     else:
-        sort_float32(part, scratch, "radix")
+        sort_values(part, scratch, "radix")
     _merge_count_kernel(part, u, eq, gap)
 
 
@@ -415,11 +415,8 @@ def _binary_levels(
         order = _stable_order(pos)
         pos = pos[order]
         w = np.ascontiguousarray(pos_weights[order], dtype=np.float64)  # type: ignore[index]
-    else:  # a fresh array (boolean indexing copies): sorted in place
-        if pos.dtype == np.float32:
-            sort_float32(pos)
-        else:
-            pos.sort()
+    else:
+        sort_values(pos)  # a fresh array (boolean indexing copies): sorted in place
         w = np.empty(0, np.float64)
     if thresholds == "all":
         negs = [s[~y] for s, y in chunks]

@@ -38,7 +38,7 @@ from ._integrate import _polyline_step, _polyline_steps
 from ._keys import FLOAT32_KEY_OFFSET, float32_of_key, order_key
 from ._levels import UnitWeights, _weights_in_order, as_unit_weights
 from ._parallel import run_tasks
-from ._sorting import sort_float32, sort_method, sort_packed
+from ._sorting import sort_method, sort_packed, sort_values
 
 __all__: list[str] = []  # private: used by _ranking
 
@@ -315,10 +315,7 @@ def _gather_sorted(
                 bigger[:k] = buf[:k]
                 buf = bigger
     part = buf[:k]
-    if part.dtype == np.float32:
-        sort_float32(part)
-    else:
-        part.sort()
+    sort_values(part)
     return part
 
 

@@ -74,12 +74,7 @@ def check_scores(
         if arr.size == 0 and not allow_empty:
             raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
         if arr.dtype == np.float16 and arr.size and not all_finite_float16(arr):
-            n_nan = int(np.isnan(arr).sum())
-            n_inf = int(np.isinf(arr).sum())
-            raise ValueError(
-                f"`{name}` must be finite, got {n_nan} NaN and {n_inf} infinite value(s); "
-                "fix or drop them before evaluating."
-            )
+            _refuse_non_finite(arr, name)
         return arr
     if kind == "f":
         if arr.dtype == np.float16:
@@ -100,13 +95,18 @@ def check_scores(
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}.")
     if arr.size and not _all_finite(arr):
-        n_nan = int(np.isnan(arr).sum())
-        n_inf = int(np.isinf(arr).sum())
-        raise ValueError(
-            f"`{name}` must be finite, got {n_nan} NaN and {n_inf} infinite value(s); "
-            "fix or drop them before evaluating."
-        )
+        _refuse_non_finite(arr, name)
     return arr
+
+
+def _refuse_non_finite(arr: NDArray[Any], name: str) -> None:
+    """Raise the error for scores `name` that hold NaN or infinities, counting each."""
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    raise ValueError(
+        f"`{name}` must be finite, got {n_nan} NaN and {n_inf} infinite value(s); "
+        "fix or drop them before evaluating."
+    )
 
 
 _SMALL = 1 << 16  # fewer values: the two NumPy reductions, no kernel to load

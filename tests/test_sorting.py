@@ -71,7 +71,7 @@ def test_public_sorts_take_the_method_given(method):
     rng = np.random.default_rng(3)
     values = rng.standard_normal(20_000).astype(np.float32)
     got = values.copy()
-    _sorting.sort_float32(got, method=method)
+    _sorting.sort_values(got, method=method)
     np.testing.assert_array_equal(got, np.sort(values))
     packed = (rng.integers(0, 99, 20_000).astype(np.uint64) << np.uint64(32)) | np.arange(
         20_000, dtype=np.uint64
@@ -79,6 +79,10 @@ def test_public_sorts_take_the_method_given(method):
     got_p = packed.copy()
     _sorting.sort_packed(got_p, method=method)
     np.testing.assert_array_equal(got_p, np.sort(packed))
+    wide = rng.standard_normal(20_000)  # float64: always NumPy's sort
+    got_w = wide.copy()
+    _sorting.sort_values(got_w, method=method)
+    np.testing.assert_array_equal(got_w, np.sort(wide))
 
 
 def test_sort_method_follows_the_environment(monkeypatch):
