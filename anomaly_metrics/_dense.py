@@ -404,9 +404,9 @@ def dense_weighted_areas(
     # 28 bytes each with the sort's scratch
     slices = _slice_bounds(chunks, low, high, _WEIGHTED_SLICES)
     for sl in slices:
-        if state[0] == 0:  # every limit passed: the slices below are only counted
-            counted += _class_range(chunks, False, sl.lo, sl.hi)[2]
-            continue
+        if state[0] == 0:  # every limit passed: the slices left are only counted, in one pass
+            counted += _class_range(chunks, False, low, sl.hi)[2]
+            break
         (packed, weights), neg = run_tasks(
             lambda task, sl=sl: (
                 positives(sl)

@@ -241,3 +241,18 @@ def test_the_range_is_cut_into_slices_of_about_an_eighth(monkeypatch):
         assert n_n >= np.count_nonzero(inside & ~labels)
         assert n_p >= np.count_nonzero(inside & labels)
     assert len(_dense._slice_bounds([(values[:1000], labels[:1000])], low, 1.0)) == 1
+
+
+def test_weighted_walk_counts_the_slices_below_a_walk_that_ends_early(monkeypatch):
+    # the limits are passed in the top slice: the negatives of every slice below are still
+    # counted (the floor check reads them)
+    rng = np.random.default_rng(8)
+    values = rng.standard_normal(800).astype(np.float32)
+    labels = rng.random(800) < 0.5
+    monkeypatch.setattr(_dense, "_SLICE_MIN_VALUES", 1)
+    monkeypatch.setattr(_dense, "_WEIGHTED_SLICES", 8)
+    n_neg = int((~labels).sum())
+    weights = np.ones(int(labels.sum()))
+    _, counted = _dense.dense_weighted_areas([(values, labels)], weights, 1, n_neg, (1e-9,), None)
+    low = values[labels].min()
+    assert counted == int(np.count_nonzero(~labels & (values >= low)))
